@@ -1,0 +1,407 @@
+/*
+ * mcrx-core: high-rate IPv4/IPv6 multicast receive (ASM and SSM).
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * One public header. Everything is reached through opaque handles:
+ *
+ *   mcrx_ctx  a context: owns subscriptions, a receive backend (recvmmsg or
+ *             io_uring on Linux) and a pool of receive slots.
+ *   mcrx_sub  a subscription: one UDP socket bound to (family, port) and
+ *             joined to one (source, group).
+ *
+ * Conventions
+ * - Functions that can fail return an int: MCRX_OK (0) or a negative
+ *   mcrx_status. Receive functions return a packet count (>= 0) or a
+ *   negative status. "No packet right now" is 0, never an error.
+ * - When a function fails with an OS-class status (see
+ *   mcrx_status_is_os_error()), errno holds the operating system's error
+ *   code on return, untouched by the library's clean-up.
+ * - A failed call leaves every object exactly as it was before the call.
+ *
+ * Threading
+ * - A context, and every subscription it owns, is used by one thread at a
+ *   time. Different contexts are independent and may be used concurrently.
+ * - A subscription extracted with mcrx_ctx_take() no longer belongs to any
+ *   context: it may be moved to, and used from, another thread (one thread
+ *   at a time).
+ * - mcrx_ctx_fd() may be watched (poll/epoll/select) from any thread; the
+ *   receive calls themselves stay on the context's thread.
+ *
+ * Zero-copy packets
+ * - mcrx_packet.payload points into the library's receive slots. It stays
+ *   valid until the next receive call (try_recv*, recv_batch*, wait) on the
+ *   same context (or, for an extracted subscription, on that subscription),
+ *   or until the context/subscription is freed. Copy what you need to keep.
+ */
+#ifndef MCRX_MCRX_H
+#define MCRX_MCRX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCRX_VERSION_MAJOR 0
+#define MCRX_VERSION_MINOR 1
+#define MCRX_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum mcrx_status {
+    MCRX_OK = 0,
+
+    /* Arguments and configuration validation (no OS call was made). */
+    MCRX_E_INVALID_ARG = -1,          /* NULL pointer or unusable argument */
+    MCRX_E_PORT_ZERO = -2,            /* dst_port is 0 */
+    MCRX_E_GROUP_NOT_MULTICAST = -3,  /* group is not a multicast address */
+    MCRX_E_SOURCE_MULTICAST = -4,     /* SSM source is a multicast address */
+    MCRX_E_SOURCE_UNSPECIFIED = -5,   /* SSM source is 0.0.0.0 or :: */
+    MCRX_E_SOURCE_BROADCAST = -6,     /* SSM source is 255.255.255.255 */
+    MCRX_E_FAMILY_MISMATCH = -7,      /* group, source, interface differ */
+    MCRX_E_SSM_GROUP_V4_RANGE = -8,   /* IPv4 SSM group outside 232/8 */
+    MCRX_E_ASM_ON_SSM_GROUP = -9,     /* SSM-range group without a source */
+    MCRX_E_SSM_GROUP_V6_RANGE = -10,  /* IPv6 SSM group outside ff3x::/32 */
+    MCRX_E_INTERFACE_INDEX_ZERO = -11,/* interface index set to 0 */
+    MCRX_E_INTERFACE_INDEX_V4 = -12,  /* interface index given for IPv4 */
+    MCRX_E_DUPLICATE = -13,           /* same config already in context */
+    MCRX_E_BAD_ADDRESS = -14,         /* text is not an IPv4/IPv6 address */
+    MCRX_E_UNKNOWN_INTERFACE = -15,   /* no such interface / no address */
+    MCRX_E_BAD_OPTION = -16,          /* context option out of range */
+    MCRX_E_FAMILY_UNSPEC = -17,       /* group has no address family */
+
+    /* Object state. */
+    MCRX_E_NOT_FOUND = -20,           /* no subscription with that id */
+    MCRX_E_NOT_JOINED = -21,          /* leave/receive on a bound sub */
+    MCRX_E_ALREADY_JOINED = -22,      /* join on a joined sub */
+    MCRX_E_OWNED_BY_CONTEXT = -23,    /* needs an extracted subscription */
+
+    /* Operating system failures: errno holds the OS error. */
+    MCRX_E_SOCKET_CREATE = -30,
+    MCRX_E_SOCKET_OPTION = -31,
+    MCRX_E_SOCKET_BIND = -32,
+    MCRX_E_LOCAL_ADDR = -33,
+    MCRX_E_SOCKET_FAMILY = -34,       /* caller socket: wrong family/type */
+    MCRX_E_SOCKET_PORT = -35,         /* caller socket: wrong/unbound port */
+    MCRX_E_JOIN = -36,
+    MCRX_E_LEAVE = -37,
+    MCRX_E_SSM_UNSUPPORTED = -38,
+    MCRX_E_V6_SSM_NEEDS_INTERFACE = -39,
+    MCRX_E_RECV = -40,
+    MCRX_E_WAIT = -41,
+    MCRX_E_NO_MEMORY = -42,
+    MCRX_E_BACKEND_UNAVAILABLE = -43, /* backend not built or not usable */
+    MCRX_E_METADATA_UNAVAILABLE = -44
+} mcrx_status;
+
+/* Human-readable message for a status; never NULL. Static storage. */
+const char *mcrx_strerror(int status);
+/* Symbolic name ("MCRX_E_PORT_ZERO"); never NULL. Static storage. */
+const char *mcrx_status_name(int status);
+/* True when errno carries the OS error for this status. */
+bool mcrx_status_is_os_error(int status);
+
+/* ------------------------------------------------------------------ */
+/* Addresses                                                           */
+/* ------------------------------------------------------------------ */
+
+enum { MCRX_AF_UNSPEC = 0, MCRX_AF_INET = 4, MCRX_AF_INET6 = 6 };
+
+/* An IP address without a port. IPv4 uses addr[0..3] (network order). */
+typedef struct mcrx_ip {
+    uint8_t family;     /* MCRX_AF_UNSPEC, MCRX_AF_INET or MCRX_AF_INET6 */
+    uint8_t addr[16];
+    uint32_t scope_id;  /* IPv6 zone (interface index), else 0 */
+} mcrx_ip;
+
+#define MCRX_IP_STRLEN 64 /* enough for any mcrx_ip_format() output */
+
+/* Parse "239.1.2.3", "ff3e::8000:1234" or "fe80::1%7" (numeric zone only;
+ * interface names are resolved by mcrx_config_parse()). Returns MCRX_OK or
+ * MCRX_E_BAD_ADDRESS; *out untouched on failure. */
+int mcrx_ip_parse(mcrx_ip *out, const char *text);
+/* Format into buf (at least MCRX_IP_STRLEN bytes advised). Returns MCRX_OK
+ * or MCRX_E_INVALID_ARG when buf is too small or ip has no family. */
+int mcrx_ip_format(const mcrx_ip *ip, char *buf, size_t buflen);
+/* Build an IPv4 address a.b.c.d. */
+mcrx_ip mcrx_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
+/* Same family and bytes (scope ignored). */
+bool mcrx_ip_equal(const mcrx_ip *a, const mcrx_ip *b);
+
+/* ------------------------------------------------------------------ */
+/* Subscription configuration (a plain value; copy it freely)          */
+/* ------------------------------------------------------------------ */
+
+typedef struct mcrx_config {
+    mcrx_ip group;            /* multicast group */
+    mcrx_ip source;           /* SSM source; family UNSPEC = ASM (any) */
+    uint16_t dst_port;        /* UDP destination port, non-zero */
+    mcrx_ip interface;        /* local join interface address, optional */
+    uint32_t interface_index; /* join interface index (IPv6 only) ... */
+    bool has_interface_index; /* ... used only when this is true */
+} mcrx_config;
+
+/* Fill cfg for ASM (any source) / SSM. They do not validate. */
+void mcrx_config_asm(mcrx_config *cfg, const mcrx_ip *group, uint16_t port);
+void mcrx_config_ssm(mcrx_config *cfg, const mcrx_ip *group,
+                     const mcrx_ip *source, uint16_t port);
+
+/* Build and validate a config from text. source and interface may be NULL
+ * or "". interface may be an address ("192.0.2.1", "::1"), an address with
+ * a zone ("fe80::1%eth0", "fe80::1%7"), an interface name ("eth0") or an
+ * index ("7"). For IPv4 groups a name or index is resolved to that
+ * interface's first IPv4 address. On failure *out is untouched. */
+int mcrx_config_parse(mcrx_config *out, const char *group, uint16_t port,
+                      const char *source, const char *interface);
+
+/* Check every rule (see docs/usage.md for the order). MCRX_OK or the status
+ * of the first rule broken. Duplicates are checked by mcrx_ctx_add(). */
+int mcrx_config_validate(const mcrx_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* Context                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct mcrx_ctx mcrx_ctx;
+typedef struct mcrx_sub mcrx_sub;
+
+typedef enum mcrx_backend_kind {
+    MCRX_BACKEND_DEFAULT = 0,   /* build-time default, with fallback */
+    MCRX_BACKEND_RECVMMSG = 1,  /* Linux readiness + recvmmsg batches */
+    MCRX_BACKEND_IOURING = 2,   /* Linux io_uring multishot recvmsg */
+    MCRX_BACKEND_KQUEUE = 3,    /* not yet implemented */
+    MCRX_BACKEND_IOCP = 4       /* not yet implemented */
+} mcrx_backend_kind;
+
+typedef struct mcrx_ctx_options {
+    mcrx_backend_kind backend; /* default MCRX_BACKEND_DEFAULT */
+    uint32_t max_payload;   /* bytes per datagram slot; default 2048,
+                               1..65535. Longer datagrams are delivered
+                               cut with MCRX_PKT_TRUNCATED set. */
+    uint32_t max_batch;     /* receive slots = most packets one receive call
+                               returns; default 256, 1..4096 */
+    uint32_t turn_budget;   /* datagrams one subscription may read per
+                               scheduling turn; default 64, 1..4096 */
+    uint32_t rcvbuf_bytes;  /* SO_RCVBUF request per socket; default 4 MiB;
+                               0 = keep the kernel default */
+    uint32_t sub_ring_size; /* completion backends: buffers per
+                               subscription, power of two; default 256 */
+} mcrx_ctx_options;
+
+/* Fill opts with the defaults above. */
+void mcrx_ctx_options_init(mcrx_ctx_options *opts);
+
+/* Create a context. opts may be NULL (defaults). On success *out is a new
+ * context the caller frees with mcrx_ctx_free(). With MCRX_BACKEND_DEFAULT
+ * the build's default backend is tried and, if it cannot run here, the
+ * next one (see mcrx_ctx_backend_fell_back()). An explicit backend that
+ * cannot run fails with MCRX_E_BACKEND_UNAVAILABLE. Environment variable
+ * MCRX_BACKEND is NOT read here (tools do that; see mcrx_backend_parse()). */
+int mcrx_ctx_new(mcrx_ctx **out, const mcrx_ctx_options *opts);
+
+/* Free a context: every subscription it still owns is left (if joined)
+ * and its socket closed. Extracted subscriptions are not affected.
+ * NULL is a no-op. */
+void mcrx_ctx_free(mcrx_ctx *ctx);
+
+/* Active backend of this context. */
+mcrx_backend_kind mcrx_ctx_backend(const mcrx_ctx *ctx);
+/* "recvmmsg", "io_uring", ... for a kind; "unknown" otherwise. */
+const char *mcrx_backend_name(mcrx_backend_kind kind);
+/* Parse "recvmmsg" / "iouring" / "io_uring" / "default". MCRX_OK or
+ * MCRX_E_BACKEND_UNAVAILABLE (unknown name or not compiled in). */
+int mcrx_backend_parse(const char *name, mcrx_backend_kind *out);
+/* Whether a backend is compiled into this build. */
+bool mcrx_backend_compiled(mcrx_backend_kind kind);
+/* True when MCRX_BACKEND_DEFAULT was asked and the preferred backend could
+ * not run, so another one was used. */
+bool mcrx_ctx_backend_fell_back(const mcrx_ctx *ctx);
+/* The options the context runs with (defaults filled in). */
+void mcrx_ctx_get_options(const mcrx_ctx *ctx, mcrx_ctx_options *out);
+
+size_t mcrx_ctx_count(const mcrx_ctx *ctx);
+bool mcrx_ctx_contains(const mcrx_ctx *ctx, uint64_t id);
+/* Copy up to max ids (ascending) into ids; returns how many exist in all
+ * (may be > max: call again with a bigger array). */
+size_t mcrx_ctx_list(const mcrx_ctx *ctx, uint64_t *ids, size_t max);
+
+/* Validate cfg, open a UDP socket (see docs/usage.md for every option set),
+ * bind it to the wildcard address and cfg->dst_port, and add it in state
+ * BOUND. Ids start at 1 and are never reused by a context. The context owns
+ * the socket. */
+int mcrx_ctx_add(mcrx_ctx *ctx, const mcrx_config *cfg, uint64_t *id_out);
+
+/* Like mcrx_ctx_add() with a socket the caller created and bound. The
+ * socket must be UDP, of cfg's family, bound to cfg->dst_port. The library
+ * sets its receive options (pktinfo, non-blocking, ...). On success the
+ * context owns fd (it closes it); on failure the caller still owns it. */
+int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd,
+                             uint64_t *id_out);
+
+/* Join / leave the subscription's (source, group). Join on a joined sub is
+ * MCRX_E_ALREADY_JOINED, leave on a bound one MCRX_E_NOT_JOINED; neither
+ * makes a syscall. */
+int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id);
+int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id);
+
+/* Remove and free a subscription: leaves the group if joined, closes the
+ * socket. Unread datagrams are discarded (and counted nowhere else). */
+int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id);
+
+/* Borrow a subscription; NULL if none. The context keeps ownership: the
+ * pointer is valid until that subscription is removed or taken, or the
+ * context is freed. Do not mcrx_sub_free() it. */
+mcrx_sub *mcrx_ctx_get(mcrx_ctx *ctx, uint64_t id);
+
+/* Extract a subscription. It keeps its id, socket and state (a joined sub
+ * stays joined and keeps receiving through mcrx_sub_try_recv()), and gets a
+ * small receiver of its own, so it may move to another thread. The caller
+ * owns *out and frees it with mcrx_sub_free() or mcrx_sub_into_parts().
+ * Datagrams already read for it but not yet delivered stay with it. */
+int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out);
+
+/* ------------------------------------------------------------------ */
+/* Receiving                                                           */
+/* ------------------------------------------------------------------ */
+
+enum {
+    MCRX_PKT_TRUNCATED = 1u << 0 /* wire_len > len: datagram was cut */
+};
+
+typedef struct mcrx_packet {
+    uint64_t sub_id;
+    mcrx_ip source;          /* sender address */
+    uint16_t source_port;
+    mcrx_ip group;           /* the subscription's group */
+    uint16_t dst_port;
+    const uint8_t *payload;  /* zero-copy view; see "Zero-copy packets" */
+    size_t len;              /* bytes at payload */
+    size_t wire_len;         /* datagram's real length (>= len) */
+    uint32_t flags;          /* MCRX_PKT_* */
+} mcrx_packet;
+
+enum {
+    MCRX_META_DESTINATION = 1u << 0, /* destination from pktinfo */
+    MCRX_META_IFINDEX = 1u << 1,     /* ingress_ifindex from pktinfo */
+    MCRX_META_TIMESTAMP = 1u << 2,   /* kernel receive timestamp */
+    MCRX_META_DROPS = 1u << 3        /* kernel_drops from SO_RXQ_OVFL */
+};
+
+typedef struct mcrx_metadata {
+    mcrx_ip socket_local_addr;     /* what the socket is bound to */
+    uint16_t socket_local_port;
+    mcrx_ip configured_interface;  /* from the config (family may be 0) */
+    uint32_t configured_interface_index; /* 0 = none configured */
+    mcrx_ip destination;           /* pktinfo destination (the group) */
+    uint32_t ingress_ifindex;      /* pktinfo interface index */
+    int64_t timestamp_ns;          /* CLOCK_REALTIME ns of kernel receive */
+    uint32_t kernel_drops;         /* socket's cumulative kernel drops as
+                                      of this datagram (SO_RXQ_OVFL) */
+    uint32_t flags;                /* MCRX_META_*: which fields are valid */
+} mcrx_metadata;
+
+/* Receive one packet from any joined subscription, fairly (deficit round
+ * robin over ready subscriptions). Returns 1 (packet in *out), 0 (nothing
+ * ready) or a negative status. */
+int mcrx_ctx_try_recv_any(mcrx_ctx *ctx, mcrx_packet *out);
+int mcrx_ctx_try_recv_any_meta(mcrx_ctx *ctx, mcrx_packet *out,
+                               mcrx_metadata *meta);
+
+/* Fill out[0..max) with packets from all ready subscriptions. Each
+ * subscription reads at most turn_budget datagrams per turn before the next
+ * ready one gets its turn; a turn cut short by a full array resumes on the
+ * next call. At most options.max_batch packets per call. Returns the count
+ * (0 = nothing ready) or a negative status (only when nothing was
+ * delivered). meta may be NULL in the _meta variant. */
+int mcrx_ctx_recv_batch(mcrx_ctx *ctx, mcrx_packet *out, size_t max);
+int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
+                             mcrx_metadata *meta, size_t max);
+
+/* A file descriptor that polls readable while any joined subscription of
+ * the context may have data (an epoll fd, or an eventfd for io_uring).
+ * Owned by the context: do not close or read it. */
+int mcrx_ctx_fd(const mcrx_ctx *ctx);
+
+/* Block until a joined subscription has data or timeout_ms passes (-1:
+ * forever, 0: just check). Returns 1 (data ready), 0 (timeout) or a
+ * negative status. Invalidates packet views like a receive call. */
+int mcrx_ctx_wait(mcrx_ctx *ctx, int timeout_ms);
+
+/* ------------------------------------------------------------------ */
+/* Subscriptions                                                       */
+/* ------------------------------------------------------------------ */
+
+typedef enum mcrx_sub_state {
+    MCRX_SUB_BOUND = 1,  /* socket bound, not joined */
+    MCRX_SUB_JOINED = 2
+} mcrx_sub_state;
+
+typedef struct mcrx_sub_stats {
+    uint64_t packets;            /* delivered to the caller */
+    uint64_t bytes;              /* payload bytes delivered (wire length) */
+    uint64_t truncated;          /* delivered with MCRX_PKT_TRUNCATED */
+    uint64_t filtered_group;     /* pktinfo destination was not the group */
+    uint64_t filtered_source;    /* SSM: source was not the configured one */
+    uint64_t filtered_interface; /* ingress interface was not configured */
+    uint64_t filtered_no_pktinfo;/* no pktinfo: destination unknown */
+    uint64_t discarded;          /* read but freed undelivered (remove) */
+    uint64_t kernel_drops;       /* socket's kernel drop count (queue full) */
+    uint64_t backend_drop_events;/* e.g. io_uring buffer ring ran empty */
+    uint64_t recv_errors;
+    uint64_t joins;
+    uint64_t leaves;
+} mcrx_sub_stats;
+
+uint64_t mcrx_sub_id(const mcrx_sub *sub);
+/* The config the subscription was added with (owned by the sub). */
+const mcrx_config *mcrx_sub_config(const mcrx_sub *sub);
+mcrx_sub_state mcrx_sub_state(const mcrx_sub *sub);
+/* The socket; borrowed: do not close it, and do not read from it while the
+ * library receives on it (that would take datagrams out of the accounting).*/
+int mcrx_sub_fd(const mcrx_sub *sub);
+/* The socket's bound address and port. */
+int mcrx_sub_local_addr(const mcrx_sub *sub, mcrx_ip *addr, uint16_t *port);
+/* Receive buffer the kernel granted (getsockopt SO_RCVBUF: the kernel
+ * doubles requests and clamps them to net.core.rmem_max unless forced). */
+uint32_t mcrx_sub_rcvbuf(const mcrx_sub *sub);
+/* Counters; kernel_drops is refreshed from the socket (SO_MEMINFO) too, so
+ * drops are known even when no later datagram carried SO_RXQ_OVFL. */
+int mcrx_sub_get_stats(const mcrx_sub *sub, mcrx_sub_stats *out);
+
+/* Join / leave; same rules as mcrx_ctx_join() / mcrx_ctx_leave(). */
+int mcrx_sub_join(mcrx_sub *sub);
+int mcrx_sub_leave(mcrx_sub *sub);
+
+/* Receive one packet of this subscription only. 1 / 0 / negative status;
+ * MCRX_E_NOT_JOINED when not joined. On a borrowed sub this is a receive
+ * call on its context (views of the previous call expire). */
+int mcrx_sub_try_recv(mcrx_sub *sub, mcrx_packet *out);
+int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out,
+                           mcrx_metadata *meta);
+
+/* Free an extracted subscription: leave if joined, close the socket.
+ * MCRX_E_OWNED_BY_CONTEXT (and nothing done) for a borrowed one. NULL is
+ * MCRX_OK. */
+int mcrx_sub_free(mcrx_sub *sub);
+
+typedef struct mcrx_sub_parts {
+    uint64_t id;
+    mcrx_config config;
+    int fd;                 /* now owned by the caller: close it yourself */
+    mcrx_sub_state state;   /* JOINED: the membership stays on fd */
+} mcrx_sub_parts;
+
+/* Dismantle an extracted subscription: hand its socket (still joined if
+ * it was) and config to the caller, and free the rest. On success sub is
+ * gone. MCRX_E_OWNED_BY_CONTEXT for a borrowed one. */
+int mcrx_sub_into_parts(mcrx_sub *sub, mcrx_sub_parts *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCRX_MCRX_H */

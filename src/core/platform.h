@@ -1,0 +1,69 @@
+/*
+ * What the core asks of the operating system (internal).
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * src/core/ makes no OS calls itself; each platform folder
+ * (src/platform/linux/, later bsd/ and windows/) implements these once, and
+ * every backend of that platform shares them: socket set-up, joins and the
+ * parsing of received control data.
+ */
+#ifndef MCRX_CORE_PLATFORM_H
+#define MCRX_CORE_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcrx/mcrx.h"
+
+struct mcrx_rx;
+
+/* Where a subscription joins: resolved once at add time. */
+struct mcrx_join_if {
+    mcrx_ip addr;      /* IPv4: interface address used in the join */
+    uint32_t ifindex;  /* interface index expected in pktinfo; 0 = any */
+};
+
+/* Open a UDP socket for cfg: family, V6ONLY, SO_REUSEADDR/SO_REUSEPORT,
+ * non-blocking, close-on-exec, pktinfo, *_MULTICAST_ALL=0, SO_RXQ_OVFL,
+ * SO_TIMESTAMPNS, receive buffer; bound to the wildcard and the port.
+ * *rcvbuf_granted gets what the kernel granted. */
+int mcrx_plat_socket_open(const mcrx_config *cfg, uint32_t rcvbuf,
+                          int *fd_out, uint32_t *rcvbuf_granted);
+/* Check a caller's socket (UDP, family, bound port) and set the same
+ * receive options. Does not close fd on failure. */
+int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg, uint32_t rcvbuf,
+                           uint32_t *rcvbuf_granted);
+void mcrx_plat_socket_close(int fd);
+int mcrx_plat_local_addr(int fd, mcrx_ip *addr, uint16_t *port);
+/* Kernel drop count of the socket (SO_MEMINFO); 0 if unknown. */
+uint32_t mcrx_plat_socket_drops(int fd);
+
+/* Resolve the join interface of a validated cfg (IPv4 SSM without an
+ * interface: the local address that routes toward the source). */
+int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out);
+int mcrx_plat_join(int fd, const mcrx_config *cfg,
+                   const struct mcrx_join_if *jif);
+int mcrx_plat_leave(int fd, const mcrx_config *cfg,
+                    const struct mcrx_join_if *jif);
+
+/* Resolve the interface text of mcrx_config_parse() for a family. Sets
+ * addr and/or index (has_index) as the text gives them. */
+int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
+                              uint32_t *index, bool *has_index);
+
+/* ---- shared by the platform's backends ---- */
+
+/* Bytes of control buffer one datagram needs for every cmsg we enable. */
+#define MCRX_PLAT_CONTROL_LEN 256
+/* Bytes for the source socket address. */
+#define MCRX_PLAT_NAME_LEN 32
+
+/* Parse what recvmsg/recvmmsg/io_uring returned for one datagram into rx
+ * (everything but payload/len). name/control as the kernel filled them;
+ * msg_flags are the recvmsg flags (MSG_TRUNC, MSG_CTRUNC). */
+void mcrx_plat_parse_rx(const void *name, uint32_t namelen,
+                        const void *control, size_t controllen,
+                        int msg_flags, struct mcrx_rx *rx);
+
+#endif /* MCRX_CORE_PLATFORM_H */
