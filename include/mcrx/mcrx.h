@@ -359,7 +359,7 @@ typedef struct mcrx_sub_stats {
 uint64_t mcrx_sub_id(const mcrx_sub *sub);
 /* The config the subscription was added with (owned by the sub). */
 const mcrx_config *mcrx_sub_config(const mcrx_sub *sub);
-mcrx_sub_state mcrx_sub_state(const mcrx_sub *sub);
+mcrx_sub_state mcrx_sub_get_state(const mcrx_sub *sub);
 /* The socket; borrowed: do not close it, and do not read from it while the
  * library receives on it (that would take datagrams out of the accounting).*/
 int mcrx_sub_fd(const mcrx_sub *sub);

@@ -20,8 +20,10 @@ struct mcrx_rx;
 
 /* Where a subscription joins: resolved once at add time. */
 struct mcrx_join_if {
-    mcrx_ip addr;      /* IPv4: interface address used in the join */
-    uint32_t ifindex;  /* interface index expected in pktinfo; 0 = any */
+    mcrx_ip addr;            /* IPv4: interface address used in the join */
+    uint32_t ifindex;        /* IPv6: interface index used in the join */
+    uint32_t filter_ifindex; /* ingress interface a datagram must come in
+                                on (configured interface); 0 = any */
 };
 
 /* Open a UDP socket for cfg: family, V6ONLY, SO_REUSEADDR/SO_REUSEPORT,

@@ -1,0 +1,86 @@
+/* Core internals: shared by the files of src/core only.
+ * SPDX-License-Identifier: BSD-2-Clause */
+#ifndef MCRX_CORE_INTERNAL_H
+#define MCRX_CORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/backend.h"
+#include "core/platform.h"
+#include "mcrx/mcrx.h"
+
+/* A receiver: one backend instance plus the fair scheduler over the
+ * subscriptions attached to it. A context has one; an extracted
+ * subscription gets its own, so it can live on another thread. */
+struct mcrx_engine {
+    const struct mcrx_backend_ops *ops;
+    struct mcrx_backend *be;
+    /* Ready subscriptions in deficit-round-robin order; head has the turn.*/
+    struct mcrx_sub *head, *tail;
+    uint32_t active_count;
+    uint32_t round_left;  /* turns left in this round; 0: poll again */
+    uint32_t turn_budget;
+    uint32_t max_batch;
+    struct mcrx_rx *rx;        /* max_batch scratch records */
+    struct mcrx_sub **ready;   /* poll() scratch, max_batch entries */
+};
+
+struct mcrx_sub {
+    uint64_t id;
+    mcrx_config cfg;
+    int fd;
+    mcrx_sub_state state;
+    struct mcrx_join_if jif;
+    mcrx_ip local_addr;
+    uint16_t local_port;
+    uint32_t rcvbuf;
+    struct mcrx_ctx *ctx;            /* owner; NULL once extracted */
+    struct mcrx_engine *engine;      /* receiver used while joined */
+    struct mcrx_engine *own_engine;  /* extracted subs only */
+    struct mcrx_backend_sub *bsub;   /* non-NULL while attached */
+    struct mcrx_sub *next_active, *prev_active;
+    bool active;
+    uint32_t turn_left;
+    mcrx_sub_stats stats;
+};
+
+struct mcrx_ctx {
+    mcrx_ctx_options opts;
+    bool fell_back;
+    struct mcrx_engine engine;
+    struct mcrx_sub **subs; /* ascending id */
+    size_t count, cap;
+    uint64_t next_id;
+};
+
+/* config.c */
+bool mcrx_config_is_ssm(const mcrx_config *cfg);
+bool mcrx_config_same(const mcrx_config *a, const mcrx_config *b);
+
+/* registry.c */
+int mcrx_registry_create(mcrx_backend_kind want, const mcrx_ctx_options *opts,
+                         struct mcrx_engine *e, bool *fell_back);
+/* A backend whose sockets stay pollable (for extracted subscriptions). */
+const struct mcrx_backend_ops *mcrx_registry_socket_ready(void);
+void mcrx_backend_params_from(const mcrx_ctx_options *o,
+                              struct mcrx_backend_params *p);
+
+/* sched.c */
+int mcrx_engine_init(struct mcrx_engine *e, const struct mcrx_backend_ops *ops,
+                     const mcrx_ctx_options *opts);
+void mcrx_engine_destroy(struct mcrx_engine *e);
+int mcrx_engine_attach(struct mcrx_engine *e, struct mcrx_sub *s);
+void mcrx_engine_detach(struct mcrx_sub *s);
+int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
+                     mcrx_metadata *meta, size_t max);
+int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out,
+                         mcrx_metadata *meta);
+int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms);
+
+/* subscription.c */
+int mcrx_sub_create(const mcrx_config *cfg, int fd, bool adopt,
+                    const mcrx_ctx_options *opts, struct mcrx_sub **out);
+void mcrx_sub_destroy(struct mcrx_sub *s);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * The backend registry: the only place that knows which backends exist.
+ * Backends never include each other; the core picks one here, by kind or
+ * by capability, and falls back when the preferred one cannot run.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <string.h>
+
+#include "core/internal.h"
+#include "mcrx_build_config.h"
+
+extern const struct mcrx_backend_ops mcrx_backend_recvmmsg;
+#ifdef MCRX_HAVE_IOURING
+extern const struct mcrx_backend_ops mcrx_backend_iouring;
+#endif
+
+/* In order of preference for fallback. */
+static const struct mcrx_backend_ops *const registry[] = {
+#ifdef MCRX_HAVE_IOURING
+    &mcrx_backend_iouring,
+#endif
+    &mcrx_backend_recvmmsg,
+};
+#define REGISTRY_LEN (sizeof registry / sizeof registry[0])
+
+static const struct mcrx_backend_ops *find(mcrx_backend_kind kind)
+{
+    for (size_t i = 0; i < REGISTRY_LEN; i++)
+        if (registry[i]->kind == kind)
+            return registry[i];
+    return NULL;
+}
+
+bool mcrx_backend_compiled(mcrx_backend_kind kind)
+{
+    return find(kind) != NULL;
+}
+
+const char *mcrx_backend_name(mcrx_backend_kind kind)
+{
+    switch (kind) {
+    case MCRX_BACKEND_DEFAULT: return "default";
+    case MCRX_BACKEND_RECVMMSG: return "recvmmsg";
+    case MCRX_BACKEND_IOURING: return "io_uring";
+    case MCRX_BACKEND_KQUEUE: return "kqueue";
+    case MCRX_BACKEND_IOCP: return "iocp";
+    }
+    return "unknown";
+}
+
+int mcrx_backend_parse(const char *name, mcrx_backend_kind *out)
+{
+    static const struct { const char *name; mcrx_backend_kind kind; } names[] = {
+        {"default", MCRX_BACKEND_DEFAULT}, {"", MCRX_BACKEND_DEFAULT},
+        {"recvmmsg", MCRX_BACKEND_RECVMMSG}, {"iouring", MCRX_BACKEND_IOURING},
+        {"io_uring", MCRX_BACKEND_IOURING}, {"kqueue", MCRX_BACKEND_KQUEUE},
+        {"iocp", MCRX_BACKEND_IOCP},
+    };
+    if (!name || !out)
+        return MCRX_E_INVALID_ARG;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(name, names[i].name) != 0)
+            continue;
+        if (names[i].kind != MCRX_BACKEND_DEFAULT && !find(names[i].kind))
+            return MCRX_E_BACKEND_UNAVAILABLE;
+        *out = names[i].kind;
+        return MCRX_OK;
+    }
+    return MCRX_E_BACKEND_UNAVAILABLE;
+}
+
+const struct mcrx_backend_ops *mcrx_registry_socket_ready(void)
+{
+    for (size_t i = 0; i < REGISTRY_LEN; i++)
+        if (registry[i]->caps & MCRX_CAP_SOCKET_READY)
+            return registry[i];
+    return NULL;
+}
+
+void mcrx_backend_params_from(const mcrx_ctx_options *o,
+                              struct mcrx_backend_params *p)
+{
+    p->max_payload = o->max_payload;
+    p->max_batch = o->max_batch;
+    p->sub_ring_size = o->sub_ring_size;
+}
+
+int mcrx_registry_create(mcrx_backend_kind want, const mcrx_ctx_options *opts,
+                         struct mcrx_engine *e, bool *fell_back)
+{
+    *fell_back = false;
+    if (want != MCRX_BACKEND_DEFAULT) {
+        const struct mcrx_backend_ops *ops = find(want);
+        return ops ? mcrx_engine_init(e, ops, opts) : MCRX_E_BACKEND_UNAVAILABLE;
+    }
+    /* Default: the build's choice first, then the rest in preference order,
+     * but only past "this kernel cannot" failures, not real errors. */
+    const struct mcrx_backend_ops *first = find(MCRX_DEFAULT_BACKEND);
+    int st = mcrx_engine_init(e, first, opts);
+    for (size_t i = 0; i < REGISTRY_LEN && st == MCRX_E_BACKEND_UNAVAILABLE; i++) {
+        if (registry[i] == first)
+            continue;
+        st = mcrx_engine_init(e, registry[i], opts);
+        if (st == MCRX_OK)
+            *fell_back = true;
+    }
+    return st;
+}

@@ -1,0 +1,67 @@
+/* Status codes: names and messages. SPDX-License-Identifier: BSD-2-Clause */
+#include "mcrx/mcrx.h"
+
+#define MCRX_STATUS_TABLE(X)                                                   \
+    X(MCRX_OK, "success")                                                      \
+    X(MCRX_E_INVALID_ARG, "invalid argument (NULL pointer or unusable value)") \
+    X(MCRX_E_PORT_ZERO, "destination port must not be 0")                      \
+    X(MCRX_E_GROUP_NOT_MULTICAST, "group is not a multicast address")          \
+    X(MCRX_E_SOURCE_MULTICAST, "SSM source must not be a multicast address")   \
+    X(MCRX_E_SOURCE_UNSPECIFIED, "SSM source must not be the unspecified address") \
+    X(MCRX_E_SOURCE_BROADCAST, "SSM source must not be the broadcast address") \
+    X(MCRX_E_FAMILY_MISMATCH, "group, source and interface must be of one address family") \
+    X(MCRX_E_SSM_GROUP_V4_RANGE, "IPv4 SSM group must be in 232.0.0.0/8")      \
+    X(MCRX_E_ASM_ON_SSM_GROUP, "group is in the SSM range: a source is required") \
+    X(MCRX_E_SSM_GROUP_V6_RANGE, "IPv6 SSM group must be in ff3x::/32")        \
+    X(MCRX_E_INTERFACE_INDEX_ZERO, "interface index must not be 0")            \
+    X(MCRX_E_INTERFACE_INDEX_V4, "an interface index is for IPv6; give IPv4 an interface address") \
+    X(MCRX_E_DUPLICATE, "a subscription with the same configuration exists")  \
+    X(MCRX_E_BAD_ADDRESS, "not an IPv4 or IPv6 address")                       \
+    X(MCRX_E_UNKNOWN_INTERFACE, "no such interface, or it has no address of that family") \
+    X(MCRX_E_BAD_OPTION, "context option out of range")                       \
+    X(MCRX_E_FAMILY_UNSPEC, "group address has no address family")            \
+    X(MCRX_E_NOT_FOUND, "no subscription with that id")                       \
+    X(MCRX_E_NOT_JOINED, "subscription is not joined")                        \
+    X(MCRX_E_ALREADY_JOINED, "subscription is already joined")                \
+    X(MCRX_E_OWNED_BY_CONTEXT, "subscription is owned by a context; take it first") \
+    X(MCRX_E_SOCKET_CREATE, "socket creation failed")                         \
+    X(MCRX_E_SOCKET_OPTION, "setting a socket option failed")                 \
+    X(MCRX_E_SOCKET_BIND, "binding the socket failed")                        \
+    X(MCRX_E_LOCAL_ADDR, "reading the socket's local address failed")         \
+    X(MCRX_E_SOCKET_FAMILY, "socket is not a UDP socket of the config's address family") \
+    X(MCRX_E_SOCKET_PORT, "socket is not bound to the config's port")         \
+    X(MCRX_E_JOIN, "joining the group failed")                                \
+    X(MCRX_E_LEAVE, "leaving the group failed")                               \
+    X(MCRX_E_SSM_UNSUPPORTED, "source-specific multicast is not supported here") \
+    X(MCRX_E_V6_SSM_NEEDS_INTERFACE, "IPv6 SSM needs an interface on this platform") \
+    X(MCRX_E_RECV, "receiving failed")                                        \
+    X(MCRX_E_WAIT, "waiting for readiness failed")                            \
+    X(MCRX_E_NO_MEMORY, "out of memory")                                      \
+    X(MCRX_E_BACKEND_UNAVAILABLE, "receive backend not compiled in or not usable on this system") \
+    X(MCRX_E_METADATA_UNAVAILABLE, "receive metadata is not available on this platform")
+
+const char *mcrx_strerror(int status)
+{
+    switch (status) {
+#define X(code, msg) case code: return msg;
+    MCRX_STATUS_TABLE(X)
+#undef X
+    default: return "unknown mcrx status";
+    }
+}
+
+const char *mcrx_status_name(int status)
+{
+    switch (status) {
+#define X(code, msg) case code: return #code;
+    MCRX_STATUS_TABLE(X)
+#undef X
+    default: return "MCRX_E_UNKNOWN";
+    }
+}
+
+bool mcrx_status_is_os_error(int status)
+{
+    return status <= MCRX_E_SOCKET_CREATE && status >= MCRX_E_NO_MEMORY &&
+           status != MCRX_E_SOCKET_FAMILY && status != MCRX_E_SOCKET_PORT;
+}
