@@ -249,7 +249,7 @@ int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id);
 int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id);
 
 /* Remove and free a subscription: leaves the group if joined, closes the
- * socket. Unread datagrams are discarded (and counted nowhere else). */
+ * socket (and with it whatever the kernel still queued for it). */
 int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id);
 
 /* Borrow a subscription; NULL if none. The context keeps ownership: the
@@ -261,7 +261,10 @@ mcrx_sub *mcrx_ctx_get(mcrx_ctx *ctx, uint64_t id);
  * stays joined and keeps receiving through mcrx_sub_try_recv()), and gets a
  * small receiver of its own, so it may move to another thread. The caller
  * owns *out and frees it with mcrx_sub_free() or mcrx_sub_into_parts().
- * Datagrams already read for it but not yet delivered stay with it. */
+ * Its receiver always uses a backend whose socket readability is
+ * meaningful (recvmmsg on Linux), so mcrx_sub_fd() can go into any event
+ * loop. Datagrams a completion backend (io_uring) had already read for it
+ * but not delivered are counted in its stats.discarded. */
 int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out);
 
 /* ------------------------------------------------------------------ */
@@ -348,7 +351,8 @@ typedef struct mcrx_sub_stats {
     uint64_t filtered_source;    /* SSM: source was not the configured one */
     uint64_t filtered_interface; /* ingress interface was not configured */
     uint64_t filtered_no_pktinfo;/* no pktinfo: destination unknown */
-    uint64_t discarded;          /* read but freed undelivered (remove) */
+    uint64_t discarded;          /* read by the backend, never delivered
+                                    (moved by take / into_parts) */
     uint64_t kernel_drops;       /* socket's kernel drop count (queue full) */
     uint64_t backend_drop_events;/* e.g. io_uring buffer ring ran empty */
     uint64_t recv_errors;

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian 12 packages mcrx-core needs to build, test, demo and
+# benchmark, if they are missing. Uses sudo when not root.
+set -eu
+PKGS="meson ninja-build pkg-config gcc liburing-dev libcriterion-dev libuv1-dev
+iproute2 util-linux python3 iperf socat hyperfine gnuplot-nox"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+echo "deps: installing:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Runs the whole test suite, each in a fresh build directory:
+#   1. default build (every compiled backend; tests run once per backend),
+#   2. a build without io_uring (what a machine without liburing gets),
+#   3. the default build under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Every test program runs inside a private network namespace
+# (scripts/mcrx-netns); nothing joins or sends on the machine's own network.
+# Ends with the line "N passed, N failed" (N = test programs).
+set -u
+cd "$(dirname "$0")/.."
+PASS=0
+FAIL=0
+SUITES=${MCRX_TEST_SUITES:-"default nouring asan"}
+
+run() { # name builddir meson-options...
+    name=$1 dir=$2
+    shift 2
+    echo "=== $name: meson setup $dir $*"
+    rm -rf "$dir"
+    if ! meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || ! meson compile -C "$dir" >"$dir.compile.log" 2>&1; then
+        cat "$dir.setup.log" "$dir.compile.log" 2>/dev/null | tail -40
+        echo "=== $name: BUILD FAILED"
+        FAIL=$((FAIL + 1))
+        return
+    fi
+    meson test -C "$dir" --num-processes 1 --print-errorlogs
+    counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+ok = bad = cases = cfail = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
+        ok += 1
+    else:
+        bad += 1
+    m = re.search(r"Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", t.get("stdout", "") or "")
+    if m:
+        cases += int(m.group(1)); cfail += int(m.group(3)) + int(m.group(4))
+print(ok, bad, cases, cfail)
+PY
+)
+    set -- $counts
+    echo "=== $name: $1 test programs passed, $2 failed ($3 Criterion cases, $4 failing)"
+    PASS=$((PASS + $1))
+    FAIL=$((FAIL + $2))
+}
+
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+for s in $SUITES; do
+    case $s in
+    default) run default build-test ;;
+    nouring) run nouring build-test-nouring -Diouring=disabled ;;
+    asan) run asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false ;;
+    esac
+done
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
