@@ -11,9 +11,14 @@
 void mcrx_plat_parse_rx(const void *name, uint32_t namelen, const void *control,
                         size_t controllen, int msg_flags, struct mcrx_rx *rx)
 {
-    rx->flags = (msg_flags & MSG_TRUNC) ? MCRX_RX_TRUNC : 0;
+    /* Every socket has SO_RXQ_OVFL on, and Linux attaches the count only
+     * once it is non-zero: no cmsg means no drop so far. */
+    rx->flags = MCRX_RX_HAS_DROPS | ((msg_flags & MSG_TRUNC) ? MCRX_RX_TRUNC : 0);
+    rx->drops = 0;
+    rx->ts_ns = 0;
     rx->ifindex = 0;
     rx->src_port = 0;
+    rx->dst.family = MCRX_AF_UNSPEC;
     if (namelen < sizeof(struct sockaddr_in) ||
         !mcrx_linux_from_sockaddr(name, &rx->src, &rx->src_port))
         memset(&rx->src, 0, sizeof rx->src);
@@ -43,7 +48,6 @@ void mcrx_plat_parse_rx(const void *name, uint32_t namelen, const void *control,
             rx->flags |= MCRX_RX_HAS_TS;
         } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
             memcpy(&rx->drops, CMSG_DATA(c), sizeof rx->drops);
-            rx->flags |= MCRX_RX_HAS_DROPS;
         }
     }
 }

@@ -1,0 +1,347 @@
+/*
+ * The receiver program shared by mcrx_recv and mcrx_recv_meta.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char recv_usage_fmt[] =
+    "Usage: %s GROUP PORT [SOURCE] [INTERFACE] [options]\n"
+    "\n"
+    "Joins GROUP (ASM, or SSM when SOURCE is given) on UDP port PORT and\n"
+    "prints every datagram%s.\n"
+    "\n"
+    "  SOURCE             SSM source address (\"any\" or \"\" = ASM)\n"
+    "  INTERFACE          join interface: address (192.0.2.1, ::1), address\n"
+    "                     with zone (fe80::1%%7, fe80::1%%eth0), interface\n"
+    "                     name (eth0) or index (7; IPv6 only)\n"
+    "Options (may be mixed with the positionals):\n"
+    "  --source S         same as SOURCE\n"
+    "  --interface I      same as INTERFACE\n"
+    "  --count N          exit 0 after N packets\n"
+    "  --timeout SECONDS  total time allowed (fractional ok); with --count,\n"
+    "                     exit 1 if fewer than N packets arrived by then;\n"
+    "                     without it, exit 0 at the timeout\n"
+    "  --quiet            no per-packet lines\n"
+    "  --stats            once a second: [stats] pkts/s=.. Mbit/s=.. drops=..\n"
+    "                     (drops = kernel drops + datagrams filtered out by\n"
+    "                     the library, cumulative)\n"
+    "  --max-payload B    bytes kept per datagram (1..65535, default 2048)\n"
+    "  -h, --help         this text\n"
+    "Environment:\n"
+    "  MCRX_BACKEND=recvmmsg|iouring|default   receive backend (exit 3 when\n"
+    "                     it cannot run here)\n"
+    "Exit status: 0 ok, 1 failure or --count not reached, 2 usage, 3 backend\n"
+    "Examples:\n"
+    "  %s 239.1.2.3 5000\n"
+    "  %s 232.1.2.3 5000 192.0.2.2 192.0.2.1 --count 3 --timeout 10\n"
+    "  %s ff3e::8000:1234 5000 --source 2001:db8::2 --interface eth0\n";
+
+enum { OPT_SOURCE, OPT_INTERFACE, OPT_COUNT, OPT_TIMEOUT, OPT_QUIET,
+       OPT_STATS, OPT_MAX_PAYLOAD };
+
+static const struct tool_opt recv_opts[] = {
+    {"source", true, OPT_SOURCE},
+    {"interface", true, OPT_INTERFACE},
+    {"count", true, OPT_COUNT},
+    {"timeout", true, OPT_TIMEOUT},
+    {"quiet", false, OPT_QUIET},
+    {"stats", false, OPT_STATS},
+    {"max-payload", true, OPT_MAX_PAYLOAD},
+};
+
+struct recv_args {
+    const char *group;
+    const char *source;     /* NULL: ASM */
+    const char *interface;  /* NULL: default */
+    uint16_t port;
+    uint64_t count;         /* 0: unlimited */
+    double timeout_s;       /* < 0: none */
+    bool quiet, stats;
+    uint32_t max_payload;   /* 0: library default */
+    mcrx_config cfg;
+};
+
+static void recv_opt(void *ud, int id, const char *name, const char *value)
+{
+    struct recv_args *a = ud;
+    switch (id) {
+    case OPT_SOURCE:
+        if (a->source)
+            tool_usage_error("--%s given twice", name);
+        a->source = value;
+        break;
+    case OPT_INTERFACE:
+        if (a->interface)
+            tool_usage_error("--%s given twice", name);
+        a->interface = value;
+        break;
+    case OPT_COUNT:
+        a->count = tool_parse_u64("--count", value, 1, UINT64_MAX);
+        break;
+    case OPT_TIMEOUT:
+        a->timeout_s = tool_parse_positive_double("--timeout", value);
+        break;
+    case OPT_QUIET: a->quiet = true; break;
+    case OPT_STATS: a->stats = true; break;
+    case OPT_MAX_PAYLOAD:
+        a->max_payload = (uint32_t)tool_parse_u64("--max-payload", value, 1, 65535);
+        break;
+    }
+}
+
+static bool is_any(const char *s) { return !*s || strcmp(s, "any") == 0; }
+
+static void parse_recv_args(int argc, char **argv, struct recv_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->timeout_s = -1;
+    const char *pos[4] = {0};
+    int npos = tool_parse_cli(argc, argv, recv_opts,
+                              sizeof recv_opts / sizeof recv_opts[0],
+                              recv_opt, a, pos, 4);
+    if (npos < 2)
+        tool_usage_error("missing %s", npos == 0 ? "GROUP and PORT" : "PORT");
+    a->group = pos[0];
+    a->port = tool_parse_port(pos[1]);
+    if (npos >= 3) {
+        if (a->source)
+            tool_usage_error("SOURCE given both as argument and --source");
+        a->source = pos[2];
+    }
+    if (npos >= 4) {
+        if (a->interface)
+            tool_usage_error("INTERFACE given both as argument and --interface");
+        a->interface = pos[3];
+    }
+    if (a->source && is_any(a->source))
+        a->source = NULL;
+    if (a->interface && !*a->interface)
+        a->interface = NULL;
+
+    errno = 0;
+    int st = mcrx_config_parse(&a->cfg, a->group, a->port, a->source,
+                               a->interface);
+    if (st != MCRX_OK) {
+        const char *what = "group";
+        mcrx_ip tmp;
+        if (st == MCRX_E_BAD_ADDRESS && mcrx_ip_parse(&tmp, a->group) == MCRX_OK)
+            what = a->source && mcrx_ip_parse(&tmp, a->source) != MCRX_OK
+                       ? "source" : "interface";
+        else if (st == MCRX_E_UNKNOWN_INTERFACE)
+            what = "interface";
+        if (st == MCRX_E_BAD_ADDRESS || st == MCRX_E_UNKNOWN_INTERFACE)
+            tool_usage_error("bad %s: %s (%s)", what, mcrx_strerror(st),
+                             mcrx_status_name(st));
+        tool_usage_error("bad subscription: %s (%s)", mcrx_strerror(st),
+                         mcrx_status_name(st));
+    }
+}
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: the wait returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+struct stats_state {
+    double t;
+    uint64_t packets, bytes;
+};
+
+/* Datagrams lost or thrown away: kernel drops (receive queue full) plus
+ * datagrams the library filtered out. Backend drop events (io_uring buffer
+ * ring ran empty) are shown apart: the datagram stays queued in the socket
+ * and is read later, so they are not losses. */
+static uint64_t sum_drops(const mcrx_sub_stats *s, uint64_t *filtered)
+{
+    *filtered = s->filtered_group + s->filtered_source +
+                s->filtered_interface + s->filtered_no_pktinfo;
+    return s->kernel_drops + *filtered;
+}
+
+static void print_stats(mcrx_sub *sub, struct stats_state *prev, double now)
+{
+    mcrx_sub_stats s;
+    if (!sub || mcrx_sub_get_stats(sub, &s) != MCRX_OK)
+        return;
+    double dt = now - prev->t;
+    if (dt <= 0)
+        dt = 1e-9;
+    uint64_t filtered;
+    uint64_t drops = sum_drops(&s, &filtered);
+    printf("[stats] pkts/s=%.0f Mbit/s=%.3f drops=%" PRIu64
+           " (kernel=%" PRIu64 " filtered=%" PRIu64 ") backend_events=%" PRIu64
+           " total=%" PRIu64 "\n",
+           (double)(s.packets - prev->packets) / dt,
+           (double)(s.bytes - prev->bytes) * 8.0 / dt / 1e6, drops,
+           s.kernel_drops, filtered, s.backend_drop_events, s.packets);
+    fflush(stdout);
+    prev->t = now;
+    prev->packets = s.packets;
+    prev->bytes = s.bytes;
+}
+
+/* Milliseconds until t (rounded up, >= 0, capped at INT_MAX). */
+static int ms_until(double t, double now)
+{
+    double ms = ceil((t - now) * 1000.0);
+    if (ms < 0)
+        return 0;
+    if (ms > INT_MAX)
+        return INT_MAX;
+    return (int)ms;
+}
+
+/* Batches drained per wakeup before the time checks run again. */
+#define DRAIN_ROUNDS 16
+
+int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
+{
+    char usage[4096];
+    snprintf(usage, sizeof usage, recv_usage_fmt, prog,
+             meta ? " with its receive metadata" : "", prog, prog, prog);
+    tool_cli_init(prog, usage);
+
+    struct recv_args a;
+    parse_recv_args(argc, argv, &a);
+    install_signals();
+
+    mcrx_ctx *ctx = tool_ctx_create(a.max_payload);
+    mcrx_ctx_options opts;
+    mcrx_ctx_get_options(ctx, &opts);
+    size_t max = opts.max_batch ? opts.max_batch : 256;
+
+    mcrx_packet *pkts = calloc(max, sizeof *pkts);
+    mcrx_metadata *metas = meta ? calloc(max, sizeof *metas) : NULL;
+    if (!pkts || (meta && !metas)) {
+        tool_err("out of memory");
+        mcrx_ctx_free(ctx);
+        return TOOL_EXIT_FAIL;
+    }
+
+    int rc = TOOL_EXIT_FAIL;
+    uint64_t id = 0;
+    errno = 0;
+    int st = mcrx_ctx_add(ctx, &a.cfg, &id);
+    if (st == MCRX_E_UNKNOWN_INTERFACE && a.interface) {
+        /* e.g. an address that no interface has */
+        mcrx_ctx_free(ctx);
+        tool_usage_error("bad interface '%s': %s (%s)", a.interface,
+                         mcrx_strerror(st), mcrx_status_name(st));
+    }
+    if (st != MCRX_OK) {
+        tool_report_status("cannot add subscription", st);
+        goto out;
+    }
+    errno = 0;
+    st = mcrx_ctx_join(ctx, id);
+    if (st != MCRX_OK) {
+        tool_report_status("cannot join", st);
+        goto out;
+    }
+    mcrx_sub *sub = mcrx_ctx_get(ctx, id);
+
+    double start = tool_now();
+    double deadline = a.timeout_s >= 0 ? start + a.timeout_s : INFINITY;
+    struct stats_state stats = {start, 0, 0};
+    double next_stats = a.stats ? start + 1.0 : INFINITY;
+
+    char grp[MCRX_IP_STRLEN];
+    printf("[ready] group=%s dst_port=%u source=%s interface=%s backend: %s\n",
+           tool_ip_str(&a.cfg.group, grp), (unsigned)a.port,
+           a.source ? a.source : "any", a.interface ? a.interface : "default",
+           mcrx_backend_name(mcrx_ctx_backend(ctx)));
+    fflush(stdout);
+
+    uint64_t got = 0;
+    bool timed_out = false;
+    while (!g_stop && (a.count == 0 || got < a.count)) {
+        double now = tool_now();
+        if (now >= next_stats) {
+            print_stats(sub, &stats, now);
+            next_stats += 1.0;
+            if (next_stats <= now)
+                next_stats = now + 1.0;
+        }
+        if (now >= deadline) {
+            timed_out = true;
+            break;
+        }
+        double wake = deadline < next_stats ? deadline : next_stats;
+        int timeout_ms = isinf(wake) ? -1 : ms_until(wake, now);
+
+        errno = 0;
+        st = mcrx_ctx_wait(ctx, timeout_ms);
+        if (st < 0) {
+            if (errno == EINTR)
+                continue;
+            tool_report_status("wait failed", st);
+            goto out;
+        }
+        if (st == 0)
+            continue;
+
+        for (int round = 0; round < DRAIN_ROUNDS; round++) {
+            errno = 0;
+            int n = meta ? mcrx_ctx_recv_batch_meta(ctx, pkts, metas, max)
+                         : mcrx_ctx_recv_batch(ctx, pkts, max);
+            if (n < 0) {
+                if (errno == EINTR)
+                    break;
+                tool_report_status("receive failed", n);
+                goto out;
+            }
+            for (int i = 0; i < n && (a.count == 0 || got < a.count); i++) {
+                got++;
+                if (a.quiet)
+                    continue;
+                tool_print_packet(stdout, &pkts[i]);
+                tool_print_payload(stdout, pkts[i].payload, pkts[i].len);
+                if (meta)
+                    tool_print_meta(stdout, &metas[i]);
+                fflush(stdout);
+            }
+            if ((size_t)n < max || (a.count && got >= a.count) || g_stop)
+                break;
+        }
+    }
+
+    if (a.stats)
+        print_stats(sub, &stats, tool_now());
+    printf("[done] received=%" PRIu64 "\n", got);
+    fflush(stdout);
+
+    if (a.count && got < a.count) {
+        tool_err("%s: received %" PRIu64 " of %" PRIu64 " packets",
+                 timed_out ? "timeout" : "interrupted", got, a.count);
+        rc = TOOL_EXIT_FAIL;
+    } else {
+        rc = TOOL_EXIT_OK;
+    }
+
+out:
+    free(pkts);
+    free(metas);
+    mcrx_ctx_free(ctx);
+    return rc;
+}
