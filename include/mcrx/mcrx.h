@@ -331,7 +331,10 @@ int mcrx_ctx_fd(const mcrx_ctx *ctx);
 
 /* Block until a joined subscription has data or timeout_ms passes (-1:
  * forever, 0: just check). Returns 1 (data ready), 0 (timeout) or a
- * negative status. Invalidates packet views like a receive call. */
+ * negative status. A subscription counts as ready until a read of it comes
+ * back short, so 1 may be returned once more after the last datagram was
+ * taken (the next receive then returns 0). Invalidates packet views like a
+ * receive call. */
 int mcrx_ctx_wait(mcrx_ctx *ctx, int timeout_ms);
 
 /* ------------------------------------------------------------------ */
@@ -354,7 +357,10 @@ typedef struct mcrx_sub_stats {
     uint64_t discarded;          /* read by the backend, never delivered
                                     (moved by take / into_parts) */
     uint64_t kernel_drops;       /* socket's kernel drop count (queue full) */
-    uint64_t backend_drop_events;/* e.g. io_uring buffer ring ran empty */
+    uint64_t backend_drop_events;/* io_uring: times the buffer ring ran
+                                    empty. Not a loss: the datagrams wait in
+                                    the socket queue; real losses show up
+                                    in kernel_drops. */
     uint64_t recv_errors;
     uint64_t joins;
     uint64_t leaves;

@@ -26,7 +26,7 @@ struct mcrx_join_if {
                                 on (configured interface); 0 = any */
 };
 
-/* Open a UDP socket for cfg: family, V6ONLY, SO_REUSEADDR/SO_REUSEPORT,
+/* Open a UDP socket for cfg: family, V6ONLY, SO_REUSEADDR,
  * non-blocking, close-on-exec, pktinfo, *_MULTICAST_ALL=0, SO_RXQ_OVFL,
  * SO_TIMESTAMPNS, receive buffer; bound to the wildcard and the port.
  * *rcvbuf_granted gets what the kernel granted. */

@@ -123,9 +123,14 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, uint32_t rcvbuf, int *fd_out,
     if (fd < 0)
         return MCRX_E_SOCKET_CREATE;
     int st = MCRX_OK;
+    /* SO_REUSEADDR alone lets any number of UDP sockets share the port on
+     * Linux. No SO_REUSEPORT (the Rust crate sets it): with a reuseport
+     * group the kernel hands an IPv4 multicast datagram arriving on a real
+     * interface to ONE socket of the group picked by flow hash, possibly
+     * one that never joined that group, and the datagram is lost
+     * (tests/test_delivery.c: v4_two_groups_same_port_never_mix). */
     if ((af == AF_INET6 && setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0) ||
-        setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0 ||
-        setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
+        setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
         st = MCRX_E_SOCKET_OPTION;
     if (st == MCRX_OK)
         st = set_receive_options(fd, af, rcvbuf, rcvbuf_granted);
