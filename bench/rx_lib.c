@@ -1,0 +1,255 @@
+/*
+ * mcrx_bench receiver through the library: one context, one subscription per
+ * bench sub (mcrx_ctx_add + mcrx_ctx_join, rcvbuf_bytes from --rcvbuf), then
+ * either the batch call (mcrx_ctx_recv_batch, max_batch packets) or the
+ * single call (mcrx_ctx_try_recv_any) in a loop; mcrx_ctx_wait() when
+ * nothing is ready.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mcrx/mcrx.h"
+
+struct lib_state {
+    mcrx_ctx *ctx;
+    mcrx_packet *pkts;
+    uint32_t maxb;
+    uint64_t *ids;      /* ids[i]: id of bench sub i */
+    uint32_t *idx_of;   /* idx_of[id]: bench sub index */
+    uint64_t max_id;
+    mcrx_sub **subs;
+};
+
+static int lib_kind(const char *name, mcrx_backend_kind *kind)
+{
+    if (!strcmp(name, "default")) {
+        const char *env = getenv("MCRX_BACKEND");
+        if (env && *env) {
+            if (mcrx_backend_parse(env, kind) != MCRX_OK) {
+                fprintf(stderr, "mcrx_bench: MCRX_BACKEND=%s not available\n",
+                        env);
+                return 77;
+            }
+        } else {
+            *kind = MCRX_BACKEND_DEFAULT;
+        }
+        return 0;
+    }
+    if (mcrx_backend_parse(name, kind) != MCRX_OK) {
+        fprintf(stderr, "mcrx_bench: backend %s not compiled in\n", name);
+        return 77;
+    }
+    if (*kind != MCRX_BACKEND_DEFAULT && !mcrx_backend_compiled(*kind)) {
+        fprintf(stderr, "mcrx_bench: backend %s not compiled in\n", name);
+        return 77;
+    }
+    return 0;
+}
+
+static int lib_open(struct bench *b)
+{
+    struct lib_state *s = calloc(1, sizeof *s);
+    if (!s)
+        bench_die("calloc");
+    b->priv = s;
+    mcrx_backend_kind kind;
+    int rc = lib_kind(b->o.backend, &kind);
+    if (rc)
+        return rc;
+
+    mcrx_ctx_options opts;
+    mcrx_ctx_options_init(&opts);
+    opts.backend = kind;
+    opts.rcvbuf_bytes = b->o.rcvbuf > UINT32_MAX ? UINT32_MAX
+                                                 : (uint32_t)b->o.rcvbuf;
+    if (b->o.max_batch)
+        opts.max_batch = b->o.max_batch;
+    if (b->o.turn_budget)
+        opts.turn_budget = b->o.turn_budget;
+    rc = mcrx_ctx_new(&s->ctx, &opts);
+    if (rc == MCRX_E_BACKEND_UNAVAILABLE) {
+        fprintf(stderr, "mcrx_bench: backend %s unavailable here: %s\n",
+                b->o.backend, mcrx_strerror(rc));
+        return 77;
+    }
+    if (rc != MCRX_OK) {
+        fprintf(stderr, "mcrx_bench: mcrx_ctx_new: %s (%s)\n",
+                mcrx_status_name(rc), strerror(errno));
+        return 3;
+    }
+    mcrx_ctx_get_options(s->ctx, &opts);
+    s->maxb = opts.max_batch;
+    s->pkts = calloc(s->maxb, sizeof *s->pkts);
+    s->ids = calloc(b->nsubs, sizeof *s->ids);
+    s->subs = calloc(b->nsubs, sizeof *s->subs);
+    if (!s->pkts || !s->ids || !s->subs)
+        bench_die("calloc");
+    for (uint32_t i = 0; i < b->nsubs; i++) {
+        const uint8_t *g = (const uint8_t *)&b->subs[i].group_be;
+        mcrx_ip grp = mcrx_ip4(g[0], g[1], g[2], g[3]);
+        mcrx_config cfg;
+        mcrx_config_asm(&cfg, &grp, b->subs[i].port);
+        cfg.interface = mcrx_ip4(127, 0, 0, 1);
+        uint64_t id;
+        rc = mcrx_ctx_add(s->ctx, &cfg, &id);
+        if (rc == MCRX_OK)
+            rc = mcrx_ctx_join(s->ctx, id);
+        if (rc != MCRX_OK) {
+            fprintf(stderr, "mcrx_bench: sub %u: %s (%s)\n", i,
+                    mcrx_status_name(rc),
+                    mcrx_status_is_os_error(rc) ? strerror(errno) : "-");
+            return 3;
+        }
+        s->ids[i] = id;
+        s->subs[i] = mcrx_ctx_get(s->ctx, id);
+        if (id > s->max_id)
+            s->max_id = id;
+    }
+    s->idx_of = calloc(s->max_id + 1, sizeof *s->idx_of);
+    if (!s->idx_of)
+        bench_die("calloc");
+    for (uint32_t i = 0; i < b->nsubs; i++)
+        s->idx_of[s->ids[i]] = i;
+    return 0;
+}
+
+static int lib_fd(struct bench *b, uint32_t i)
+{
+    struct lib_state *s = b->priv;
+    return s->subs[i] ? mcrx_sub_fd(s->subs[i]) : -1;
+}
+
+static uint64_t lib_drops(struct bench *b)
+{
+    struct lib_state *s = b->priv;
+    uint64_t d = 0;
+    for (uint32_t i = 0; i < b->nsubs; i++) {
+        mcrx_sub_stats st;
+        if (s->subs[i] && mcrx_sub_get_stats(s->subs[i], &st) == MCRX_OK)
+            d += st.kernel_drops;
+    }
+    return d;
+}
+
+static int lib_error(int rc)
+{
+    fprintf(stderr, "mcrx_bench: receive: %s (%s)\n", mcrx_status_name(rc),
+            mcrx_status_is_os_error(rc) ? strerror(errno) : "-");
+    return 3;
+}
+
+static int lib_run_batch(struct bench *b)
+{
+    struct lib_state *s = b->priv;
+    mcrx_ctx *ctx = s->ctx;
+    mcrx_packet *p = s->pkts;
+    const uint32_t *idx_of = s->idx_of;
+    while (b->rx < b->target) {
+        bench_call(b);
+        int n = mcrx_ctx_recv_batch(ctx, p, s->maxb);
+        if (n > 0) {
+            for (int k = 0; k < n; k++)
+                bench_pkt(b, idx_of[p[k].sub_id], p[k].payload, p[k].len);
+            continue;
+        }
+        if (n < 0)
+            return lib_error(n);
+        int t = bench_idle(b);
+        if (t < 0)
+            break;
+        int w = mcrx_ctx_wait(ctx, t);
+        if (w < 0)
+            return lib_error(w);
+    }
+    return 0;
+}
+
+static int lib_run_single(struct bench *b)
+{
+    struct lib_state *s = b->priv;
+    mcrx_ctx *ctx = s->ctx;
+    const uint32_t *idx_of = s->idx_of;
+    mcrx_packet p;
+    while (b->rx < b->target) {
+        bench_call(b);
+        int n = mcrx_ctx_try_recv_any(ctx, &p);
+        if (n > 0) {
+            bench_pkt(b, idx_of[p.sub_id], p.payload, p.len);
+            continue;
+        }
+        if (n < 0)
+            return lib_error(n);
+        int t = bench_idle(b);
+        if (t < 0)
+            break;
+        int w = mcrx_ctx_wait(ctx, t);
+        if (w < 0)
+            return lib_error(w);
+    }
+    return 0;
+}
+
+static int lib_run(struct bench *b)
+{
+    return b->o.api == API_SINGLE ? lib_run_single(b) : lib_run_batch(b);
+}
+
+static void lib_close(struct bench *b)
+{
+    struct lib_state *s = b->priv;
+    if (!s)
+        return;
+    mcrx_ctx_free(s->ctx);
+    free(s->pkts);
+    free(s->ids);
+    free(s->idx_of);
+    free(s->subs);
+    free(s);
+    b->priv = NULL;
+}
+
+static void lib_describe(struct bench *b, char *buf, size_t len)
+{
+    struct lib_state *s = b->priv;
+    mcrx_ctx_options o;
+    mcrx_ctx_get_options(s->ctx, &o);
+    uint64_t pk = 0, filt = 0, bed = 0, errs = 0, trunc = 0;
+    uint32_t rcvbuf = 0;
+    for (uint32_t i = 0; i < b->nsubs; i++) {
+        mcrx_sub_stats st;
+        if (!s->subs[i] || mcrx_sub_get_stats(s->subs[i], &st) != MCRX_OK)
+            continue;
+        pk += st.packets;
+        filt += st.filtered_group + st.filtered_source +
+                st.filtered_interface + st.filtered_no_pktinfo;
+        bed += st.backend_drop_events;
+        errs += st.recv_errors;
+        trunc += st.truncated;
+        if (i == 0)
+            rcvbuf = mcrx_sub_rcvbuf(s->subs[i]);
+    }
+    snprintf(buf, len,
+             "api=%s lib_backend=%s fell_back=%d max_batch=%u turn_budget=%u "
+             "rcvbuf_granted=%u lib_pkts=%llu filtered=%llu "
+             "backend_drop_events=%llu recv_errors=%llu truncated=%llu",
+             b->o.api == API_SINGLE ? "single" : "batch",
+             mcrx_backend_name(mcrx_ctx_backend(s->ctx)),
+             (int)mcrx_ctx_backend_fell_back(s->ctx), o.max_batch,
+             o.turn_budget, rcvbuf, (unsigned long long)pk,
+             (unsigned long long)filt, (unsigned long long)bed,
+             (unsigned long long)errs, (unsigned long long)trunc);
+}
+
+const struct bench_backend bench_backend_lib = {
+    .name = "lib",
+    .open = lib_open,
+    .fd = lib_fd,
+    .kernel_drops = lib_drops,
+    .run = lib_run,
+    .close = lib_close,
+    .describe = lib_describe,
+};
