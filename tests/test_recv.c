@@ -407,3 +407,25 @@ Test(recv, rcvbuf_zero_keeps_kernel_default)
     cr_expect_eq(a.family, MCRX_AF_INET);
     mcrx_ctx_free(ctx);
 }
+
+Test(recv, timestamps_off_leaves_no_timestamp)
+{
+    mcrx_ctx_options o = mt_opts();
+    o.timestamps = false;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    const char *g = mt_group_asm4(FILE_NO, 15);
+    mcrx_config c = mt_cfg_asm4(g, PORT(15), NULL);
+    (void)mt_add_join(ctx, &c);
+    mt_sender s = mt_sender_v4("127.0.0.1", "lo");
+    mt_send(&s, g, PORT(15), "no-ts", 5);
+    mt_pkt k;
+    cr_assert_eq(mt_recv(ctx, &k, true, 2000), 1);
+    cr_expect_not(k.m.flags & MCRX_META_TIMESTAMP, "timestamp present with timestamps off");
+    cr_expect_eq(k.m.timestamp_ns, 0);
+    /* the rest of the metadata is unaffected */
+    cr_expect(k.m.flags & MCRX_META_DESTINATION);
+    cr_expect_eq(k.m.ingress_ifindex, (uint32_t)mt_ifindex("lo"));
+    mt_pkt_free(&k);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}

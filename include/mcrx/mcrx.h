@@ -190,6 +190,10 @@ typedef struct mcrx_ctx_options {
                                0 = keep the kernel default */
     uint32_t sub_ring_size; /* completion backends: buffers per
                                subscription, power of two; default 256 */
+    bool timestamps;        /* kernel receive timestamps (SO_TIMESTAMPNS)
+                               in the metadata; default true. Costs the
+                               kernel ~0.1 us per datagram (bench/README.md):
+                               turn off for the highest packet rates. */
 } mcrx_ctx_options;
 
 /* Fill opts with the defaults above. */

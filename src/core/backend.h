@@ -15,7 +15,14 @@
  *   subscriptions that have some; recv() hands out what was harvested.
  * Either way the core sees the same thing: a set of ready subscriptions and
  * per-subscription batches of parsed datagrams (struct mcrx_rx) that are
- * views into backend memory, valid until the next begin_call().
+ * views into backend memory.
+ *
+ * Records are numbered in the order recv() hands them out, from 0 at
+ * create() (every backend counts the same way). begin_call(keep_from)
+ * releases the records numbered below keep_from; those from keep_from on
+ * stay valid. The core keeps the records it read ahead for a turn but has
+ * not delivered yet, and never has more than max_batch records
+ * outstanding, so a backend needs max_batch slots per instance at most.
  */
 #ifndef MCRX_CORE_BACKEND_H
 #define MCRX_CORE_BACKEND_H
@@ -96,18 +103,19 @@ struct mcrx_backend_ops {
      * them as discarded). The socket stays open (the core owns it). */
     uint32_t (*detach)(struct mcrx_backend *b, struct mcrx_backend_sub *s);
 
-    /* A receive call starts: views handed out by the previous call expire
-     * and their buffers may be reused. */
-    void (*begin_call)(struct mcrx_backend *b);
+    /* A receive call starts: records numbered below keep_from expire and
+     * their buffers may be reused; later ones stay valid. */
+    void (*begin_call)(struct mcrx_backend *b, uint64_t keep_from);
     /* Report subscriptions that have (or may have) data, at most max,
      * waiting up to timeout_ms (0: do not block, -1: forever). Returns the
      * count or a negative status. A sub may be reported again while the
      * core still considers it ready; the core ignores repeats. */
     int (*poll)(struct mcrx_backend *b, struct mcrx_sub **ready,
                 unsigned max, int timeout_ms);
-    /* Hand out up to max datagrams of one subscription. Returns the count
-     * (fewer than max: the sub is drained for now) or a negative status
-     * (errno set). Views stay valid until the next begin_call(). */
+    /* Hand out up to max datagrams of one subscription (the core never
+     * asks for more than max_batch minus its outstanding records). Returns
+     * the count (fewer than max: the sub is drained for now) or a negative
+     * status (errno set). Views stay valid as begin_call() says. */
     int (*recv)(struct mcrx_backend *b, struct mcrx_backend_sub *s,
                 struct mcrx_rx *out, unsigned max);
     /* Backend-specific drop events of a sub so far (e.g. io_uring buffer

@@ -20,6 +20,7 @@ void mcrx_ctx_options_init(mcrx_ctx_options *o)
     o->turn_budget = 64;
     o->rcvbuf_bytes = 4u << 20;
     o->sub_ring_size = 256;
+    o->timestamps = true;
 }
 
 static int options_check(const mcrx_ctx_options *o)
@@ -206,25 +207,17 @@ int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out)
     struct mcrx_engine *own = calloc(1, sizeof *own);
     if (!own)
         return MCRX_E_NO_MEMORY;
+    /* One sub's receiver needs few slots, but room for what the context
+     * already read ahead for it (it moves along). */
     mcrx_ctx_options o = ctx->opts;
-    if (o.max_batch > 64) /* one sub's receiver needs few slots */
-        o.max_batch = 64;
+    uint32_t carried = mcrx_engine_carry_of(&ctx->engine, s);
+    if (o.max_batch > 64)
+        o.max_batch = carried > 64 ? carried : 64;
     int st = ops ? mcrx_engine_init(own, ops, &o) : MCRX_E_BACKEND_UNAVAILABLE;
     if (st == MCRX_OK && s->state == MCRX_SUB_JOINED) {
-        /* Attach to the new receiver before leaving the old one, so a
-         * failure leaves the sub where it was. */
-        struct mcrx_backend_sub *old = s->bsub;
-        st = own->ops->attach(own->be, s->fd, s, &s->bsub);
-        if (st == MCRX_OK) {
-            struct mcrx_backend_sub *fresh = s->bsub;
-            s->bsub = old;
-            mcrx_engine_detach(s);
-            s->bsub = fresh;
-            s->engine = own;
-        } else {
-            s->bsub = old;
+        st = mcrx_engine_move(s, own);
+        if (st != MCRX_OK)
             mcrx_engine_destroy(own);
-        }
     }
     if (st != MCRX_OK) {
         free(own);

@@ -18,12 +18,24 @@ struct mcrx_engine {
     struct mcrx_backend *be;
     /* Ready subscriptions in deficit-round-robin order; head has the turn.*/
     struct mcrx_sub *head, *tail;
+    struct mcrx_sub *last_rotated; /* sub sent to the tail last; subs that
+                                      turn ready queue up in front of it */
     uint32_t active_count;
     uint32_t round_left;  /* turns left in this round; 0: poll again */
     uint32_t turn_budget;
     uint32_t max_batch;
-    struct mcrx_rx *rx;        /* max_batch scratch records */
-    struct mcrx_sub **ready;   /* poll() scratch, max_batch entries */
+    /* Datagrams read for the head sub's turn and not yet delivered: a
+     * one-packet call reads a whole turn at once and serves the next calls
+     * from here, without a syscall; begin_call() keeps the carry's views. */
+    struct mcrx_rx *rx;        /* max_batch records */
+    uint32_t carry_pos, carry_end;
+    bool carry_drained;        /* the read behind the carry came back short */
+    uint64_t seq;              /* records the backend has handed out */
+    uint64_t carry_seq;        /* number of rx[0] */
+    uint32_t outstanding;      /* records whose views are still valid */
+    void *adopted;             /* copies of a carry moved in by take */
+    bool carry_adopted;        /* the carry is those copies */
+    struct mcrx_sub **ready;   /* poll() scratch */
 };
 
 struct mcrx_sub {
@@ -72,6 +84,11 @@ int mcrx_engine_init(struct mcrx_engine *e, const struct mcrx_backend_ops *ops,
 void mcrx_engine_destroy(struct mcrx_engine *e);
 int mcrx_engine_attach(struct mcrx_engine *e, struct mcrx_sub *s);
 void mcrx_engine_detach(struct mcrx_sub *s);
+/* Records read ahead for s and not yet delivered. */
+uint32_t mcrx_engine_carry_of(const struct mcrx_engine *e, const struct mcrx_sub *s);
+/* Move a joined sub to another receiver, with what was read ahead for it.
+ * On failure nothing changed. */
+int mcrx_engine_move(struct mcrx_sub *s, struct mcrx_engine *to);
 int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
                      mcrx_metadata *meta, size_t max);
 int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out,

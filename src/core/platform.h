@@ -26,16 +26,22 @@ struct mcrx_join_if {
                                 on (configured interface); 0 = any */
 };
 
+/* Receive options of a context's sockets. */
+struct mcrx_sock_opts {
+    uint32_t rcvbuf;  /* SO_RCVBUF request; 0 = kernel default */
+    bool timestamps;  /* SO_TIMESTAMPNS */
+};
+
 /* Open a UDP socket for cfg: family, V6ONLY, SO_REUSEADDR,
  * non-blocking, close-on-exec, pktinfo, *_MULTICAST_ALL=0, SO_RXQ_OVFL,
- * SO_TIMESTAMPNS, receive buffer; bound to the wildcard and the port.
- * *rcvbuf_granted gets what the kernel granted. */
-int mcrx_plat_socket_open(const mcrx_config *cfg, uint32_t rcvbuf,
+ * SO_TIMESTAMPNS (if asked), receive buffer; bound to the wildcard and the
+ * port. *rcvbuf_granted gets what the kernel granted. */
+int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
                           int *fd_out, uint32_t *rcvbuf_granted);
 /* Check a caller's socket (UDP, family, bound port) and set the same
  * receive options. Does not close fd on failure. */
-int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg, uint32_t rcvbuf,
-                           uint32_t *rcvbuf_granted);
+int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
+                           const struct mcrx_sock_opts *so, uint32_t *rcvbuf_granted);
 void mcrx_plat_socket_close(int fd);
 int mcrx_plat_local_addr(int fd, mcrx_ip *addr, uint16_t *port);
 /* Kernel drop count of the socket (SO_MEMINFO); 0 if unknown. */

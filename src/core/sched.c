@@ -8,13 +8,19 @@
  * head has the turn and may read up to turn_budget datagrams (delivered or
  * filtered: filtered ones cost budget too, so a flood of foreign traffic
  * cannot stretch a turn). A turn ends when the budget is spent (the sub
- * goes to the tail) or the sub runs dry (it leaves the list until the
- * backend reports it again). A turn cut short by a full output array
- * resumes on the next call, so a small array does not reset fairness.
- * The backend is polled when the list is empty or a round (one turn for
- * each sub that was ready when it started) is over, at most once per call:
- * a quiet sub that becomes ready waits at most one round behind a flood,
- * and the cost of a call grows with the number of ready subs only.
+ * goes to the tail) or the sub runs dry (it leaves the FIFO until the
+ * backend reports it again). The head reads its whole turn (bounded by the
+ * slots left in this call) in one backend call; what the caller's array
+ * cannot take stays in the carry and is served by the next calls, so a
+ * one-packet call costs one syscall per turn, not per packet, and a turn
+ * cut short by a small array resumes where it stopped.
+ *
+ * The backend is polled whenever a round ends (every sub that was ready
+ * when the round began had one turn) or the FIFO is empty. Subs that turn
+ * ready are queued in front of the sub that was sent to the tail last, as
+ * deficit round robin would have queued them when they arrived: a quiet
+ * sub's datagram waits at most one round (one turn of each busy sub), and
+ * the cost of a call grows with the number of ready subs only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +29,21 @@
 
 #define READY_CAP 256u
 
-static void active_push(struct mcrx_engine *e, struct mcrx_sub *s)
+static void active_link_before(struct mcrx_engine *e, struct mcrx_sub *s,
+                               struct mcrx_sub *next)
 {
     s->active = true;
     s->turn_left = 0;
-    s->next_active = NULL;
-    s->prev_active = e->tail;
-    if (e->tail)
-        e->tail->next_active = s;
+    s->next_active = next;
+    s->prev_active = next ? next->prev_active : e->tail;
+    if (s->prev_active)
+        s->prev_active->next_active = s;
     else
         e->head = s;
-    e->tail = s;
+    if (next)
+        next->prev_active = s;
+    else
+        e->tail = s;
     e->active_count++;
 }
 
@@ -41,6 +51,12 @@ static void active_remove(struct mcrx_engine *e, struct mcrx_sub *s)
 {
     if (!s->active)
         return;
+    if (s == e->head && e->carry_pos < e->carry_end) { /* its read-ahead */
+        s->stats.discarded += e->carry_end - e->carry_pos;
+        e->carry_pos = e->carry_end = 0;
+    }
+    if (s == e->last_rotated)
+        e->last_rotated = NULL;
     if (s->prev_active)
         s->prev_active->next_active = s->next_active;
     else
@@ -82,6 +98,7 @@ void mcrx_engine_destroy(struct mcrx_engine *e)
 {
     if (e->be)
         e->ops->destroy(e->be);
+    free(e->adopted);
     free(e->rx);
     free(e->ready);
     memset(e, 0, sizeof *e);
@@ -108,8 +125,62 @@ void mcrx_engine_detach(struct mcrx_sub *s)
     s->engine = NULL;
 }
 
-/* Poll the backend without blocking beyond timeout_ms; queue new ready
- * subs. Returns how many subs are ready now, or a negative status. */
+uint32_t mcrx_engine_carry_of(const struct mcrx_engine *e, const struct mcrx_sub *s)
+{
+    return e->head == s ? e->carry_end - e->carry_pos : 0;
+}
+
+/* Copy the carry of s (records and payloads) into one block, so it can
+ * outlive the receiver whose buffers it points into. */
+static void *copy_carry(const struct mcrx_engine *e, struct mcrx_rx *dst, uint32_t k)
+{
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < k; i++)
+        bytes += e->rx[e->carry_pos + i].len;
+    uint8_t *block = malloc(bytes ? bytes : 1), *p = block;
+    for (uint32_t i = 0; block && i < k; i++) {
+        dst[i] = e->rx[e->carry_pos + i];
+        memcpy(p, dst[i].payload, dst[i].len);
+        dst[i].payload = p;
+        p += dst[i].len;
+    }
+    return block;
+}
+
+int mcrx_engine_move(struct mcrx_sub *s, struct mcrx_engine *to)
+{
+    struct mcrx_engine *from = s->engine;
+    uint32_t k = mcrx_engine_carry_of(from, s);
+    bool drained = from->carry_drained;
+    if (k > to->max_batch || (k && to->adopted))
+        return MCRX_E_INVALID_ARG; /* the caller sizes `to` for k */
+    struct mcrx_backend_sub *fresh;
+    int st = to->ops->attach(to->be, s->fd, s, &fresh);
+    if (st != MCRX_OK)
+        return st;
+    void *block = k ? copy_carry(from, to->rx, k) : NULL;
+    if (k && !block) {
+        to->ops->detach(to->be, fresh);
+        return MCRX_E_NO_MEMORY;
+    }
+    from->carry_pos = from->carry_end; /* moved, not discarded */
+    mcrx_engine_detach(s);
+    s->bsub = fresh;
+    s->engine = to;
+    if (k) { /* it keeps its turn: head of the new receiver */
+        to->adopted = block;
+        to->carry_adopted = true;
+        to->carry_pos = 0;
+        to->carry_end = k;
+        to->carry_drained = drained;
+        active_link_before(to, s, to->head);
+        to->round_left = to->active_count;
+    }
+    return MCRX_OK;
+}
+
+/* Poll the backend (waiting up to timeout_ms) and queue the subs that
+ * turned ready. Returns how many subs are ready now, or a negative status. */
 static int engine_poll(struct mcrx_engine *e, int timeout_ms)
 {
     int n = e->ops->poll(e->be, e->ready, READY_CAP, timeout_ms);
@@ -117,7 +188,7 @@ static int engine_poll(struct mcrx_engine *e, int timeout_ms)
         return n;
     for (int i = 0; i < n; i++)
         if (!e->ready[i]->active)
-            active_push(e, e->ready[i]);
+            active_link_before(e, e->ready[i], e->last_rotated);
     return (int)e->active_count;
 }
 
@@ -186,73 +257,118 @@ static bool deliver(struct mcrx_sub *s, const struct mcrx_rx *rx,
     return true;
 }
 
+static bool carry_empty(const struct mcrx_engine *e)
+{
+    return e->carry_pos == e->carry_end;
+}
+
+/* A receive call starts: the views of earlier calls expire, except those
+ * of the carry (not delivered yet). */
+static void start_call(struct mcrx_engine *e)
+{
+    bool adopted_live = e->carry_adopted && !carry_empty(e);
+    if (e->adopted && !adopted_live) { /* its views expire now */
+        free(e->adopted);
+        e->adopted = NULL;
+    }
+    if (adopted_live) /* a carry moved in by take: not backend records */
+        return;
+    uint64_t keep_from = carry_empty(e) ? e->seq : e->carry_seq + e->carry_pos;
+    e->ops->begin_call(e->be, keep_from);
+    e->outstanding = (uint32_t)(e->seq - keep_from);
+}
+
 static void end_turn(struct mcrx_engine *e, struct mcrx_sub *s, bool drained)
 {
-    if (drained) {
-        active_remove(e, s);
-    } else if (e->head != e->tail) { /* budget spent: to the tail */
-        active_remove(e, s);
-        active_push(e, s);
-    } else {
-        s->turn_left = 0; /* alone: a fresh turn */
+    active_remove(e, s);
+    if (!drained) { /* budget spent: to the tail */
+        active_link_before(e, s, NULL);
+        e->last_rotated = s;
     }
     if (e->round_left)
         e->round_left--;
 }
 
-/* One turn's worth of reading for the head sub, bounded by the space left
- * in out. Returns packets delivered, or a negative status. */
-static int run_turn(struct mcrx_engine *e, mcrx_packet *out,
-                    mcrx_metadata *meta, size_t space)
+/* Read the head sub's turn into the carry. Returns records read, or a
+ * negative status (the turn is then over). */
+static int refill(struct mcrx_engine *e)
 {
     struct mcrx_sub *s = e->head;
-    if (s->turn_left == 0)
+    if (s->turn_left == 0) { /* a new turn */
         s->turn_left = e->turn_budget;
-    unsigned want = s->turn_left < space ? s->turn_left : (unsigned)space;
+        if (s == e->last_rotated)
+            e->last_rotated = NULL;
+    }
+    uint32_t room = e->max_batch - e->outstanding;
+    unsigned want = s->turn_left < room ? s->turn_left : room;
     int got = e->ops->recv(e->be, s->bsub, e->rx, want);
     if (got < 0) {
         s->stats.recv_errors++;
         end_turn(e, s, true);
         return got;
     }
-    int n = 0;
-    for (int i = 0; i < got; i++)
-        if (deliver(s, &e->rx[i], &out[n], meta ? &meta[n] : NULL))
+    e->carry_seq = e->seq;
+    e->carry_adopted = false;
+    e->seq += (uint64_t)got;
+    e->outstanding += (uint32_t)got;
+    s->turn_left -= (uint32_t)got;
+    e->carry_pos = 0;
+    e->carry_end = (uint32_t)got;
+    e->carry_drained = (unsigned)got < want;
+    return got;
+}
+
+/* Deliver from the carry into out[0..space); ends the turn once the carry
+ * is empty and the sub ran dry or spent its budget. */
+static size_t serve_carry(struct mcrx_engine *e, mcrx_packet *out,
+                          mcrx_metadata *meta, size_t space)
+{
+    struct mcrx_sub *s = e->head;
+    size_t n = 0;
+    while (n < space && !carry_empty(e))
+        if (deliver(s, &e->rx[e->carry_pos++], &out[n], meta ? &meta[n] : NULL))
             n++;
-    s->turn_left -= (unsigned)got;
-    if ((unsigned)got < want || s->turn_left == 0)
-        end_turn(e, s, (unsigned)got < want);
+    if (carry_empty(e) && (e->carry_drained || s->turn_left == 0))
+        end_turn(e, s, e->carry_drained);
     return n;
 }
 
 int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
                      mcrx_metadata *meta, size_t max)
 {
-    e->ops->begin_call(e->be);
+    start_call(e);
     if (max > e->max_batch)
         max = e->max_batch;
     size_t n = 0;
     int err = MCRX_OK;
-    bool polled = false;
+    /* Bound the polls of one call, in case a backend keeps reporting a sub
+     * that then has nothing (e.g. a datagram dropped for a bad checksum). */
+    unsigned polls_left = 2 + (unsigned)(max / e->turn_budget);
     while (n < max) {
+        if (!carry_empty(e)) {
+            n += serve_carry(e, out + n, meta ? meta + n : NULL, max - n);
+            continue;
+        }
         if (!e->head || e->round_left == 0) {
-            if (!polled) {
-                int st = engine_poll(e, 0);
-                polled = true;
-                if (st < 0) {
-                    err = st;
-                    break;
-                }
+            if (polls_left == 0)
+                break;
+            polls_left--;
+            int st = engine_poll(e, 0);
+            if (st < 0) {
+                err = st;
+                break;
             }
             if (!e->head)
                 break;
             e->round_left = e->active_count;
         }
-        int got = run_turn(e, out + n, meta ? meta + n : NULL, max - n);
+        if (e->outstanding == e->max_batch)
+            break; /* every slot is in use */
+        int got = refill(e);
         if (got < 0)
             err = got;
-        else
-            n += (size_t)got;
+        else if (got == 0)
+            end_turn(e, e->head, true);
     }
     return n > 0 ? (int)n : err;
 }
@@ -260,19 +376,24 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
 int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *meta)
 {
     struct mcrx_engine *e = s->engine;
-    e->ops->begin_call(e->be);
+    if (!carry_empty(e) && e->head == s)
+        return serve_carry(e, out, meta, 1) ? 1 : mcrx_engine_recv_sub(s, out, meta);
+    start_call(e);
     /* Foreign datagrams are absorbed up to one turn's budget per call. */
-    for (uint32_t reads = 0; reads < e->turn_budget; reads++) {
-        int got = e->ops->recv(e->be, s->bsub, e->rx, 1);
+    for (uint32_t reads = 0; reads < e->turn_budget && e->outstanding < e->max_batch; reads++) {
+        struct mcrx_rx rx;
+        int got = e->ops->recv(e->be, s->bsub, &rx, 1);
         if (got < 0) {
             s->stats.recv_errors++;
             return got;
         }
         if (got == 0) {
-            active_remove(e, s);
+            active_remove(e, s); /* dry: back when the backend says so */
             return 0;
         }
-        if (deliver(s, &e->rx[0], out, meta))
+        e->seq++;
+        e->outstanding++;
+        if (deliver(s, &rx, out, meta))
             return 1;
     }
     return 0;
@@ -280,9 +401,9 @@ int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *me
 
 int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms)
 {
-    e->ops->begin_call(e->be);
-    if (e->head)
+    if (!carry_empty(e) || e->head)
         return 1;
+    start_call(e);
     int st = engine_poll(e, timeout_ms);
     return st < 0 ? st : st > 0;
 }

@@ -14,13 +14,15 @@ int mcrx_sub_create(const mcrx_config *cfg, int fd, bool adopt,
         return MCRX_E_NO_MEMORY;
     s->cfg = *cfg;
     s->state = MCRX_SUB_BOUND;
+    struct mcrx_sock_opts so = {.rcvbuf = opts->rcvbuf_bytes,
+                                .timestamps = opts->timestamps};
     int st = mcrx_plat_resolve_join_if(cfg, &s->jif);
     if (st == MCRX_OK) {
         if (adopt) {
-            st = mcrx_plat_socket_adopt(fd, cfg, opts->rcvbuf_bytes, &s->rcvbuf);
+            st = mcrx_plat_socket_adopt(fd, cfg, &so, &s->rcvbuf);
             s->fd = fd;
         } else {
-            st = mcrx_plat_socket_open(cfg, opts->rcvbuf_bytes, &s->fd, &s->rcvbuf);
+            st = mcrx_plat_socket_open(cfg, &so, &s->fd, &s->rcvbuf);
         }
     }
     if (st == MCRX_OK) {

@@ -32,7 +32,7 @@
  * Buffer states. Every buffer id of a sub is in exactly one state:
  *   kernel  - posted to the sub's buffer ring (or filled, CQE not reaped)
  *   pending - its CQE was harvested; FIFO per sub, waits for recv()
- *   handed  - handed out by recv() as a view; valid until next begin_call()
+ *   handed  - handed out by recv() as a view; valid until begin_call() releases its number
  *   spare   - owned by us, not posted (recycled, or held back by the quota)
  * poll() (and recv(), when the sub runs dry) harvests CQEs: kernel ->
  * pending. recv(): pending -> handed. begin_call(): handed -> spare, then
@@ -170,7 +170,8 @@ struct mcrx_backend_sub {
     uint16_t *pending;          /* FIFO of buffer ids, nbufs entries */
     uint32_t p_head, p_count;
     int32_t *res;               /* per buffer id: CQE res (bytes used) */
-    uint16_t *handed;           /* handed out since the last begin_call */
+    uint16_t *handed;           /* handed out, views still valid (in order) */
+    uint64_t *handed_seq;       /* record number of each handed entry */
     uint32_t h_count;
     uint16_t *spare;            /* owned by us, not posted */
     uint32_t s_count;
@@ -220,6 +221,7 @@ struct mcrx_backend {
     uint32_t nslots, slot_hint;
     struct mcrx_backend_sub *arm_list;
     struct mcrx_backend_sub *dirty;
+    uint64_t seq;               /* records handed out so far (see backend.h) */
     struct mcrx_backend_sub *r_head, *r_tail;
 
     struct msghdr view;         /* layout for the io_uring_recvmsg_* helpers */
@@ -799,6 +801,7 @@ static void free_sub_mem(struct mcrx_backend_sub *s)
         munmap(s->br, s->br_bytes);
     free(s->mem);
     free(s->pending);
+    free(s->handed_seq);
     free(s);
 }
 
@@ -992,11 +995,12 @@ static int ur_attach(struct mcrx_backend *b, int fd, struct mcrx_sub *cookie,
      * block */
     size_t n = b->nbufs;
     s->pending = malloc(n * (4 * sizeof(uint16_t) + sizeof(int32_t)) + sizeof(int32_t));
+    s->handed_seq = malloc(n * sizeof(uint64_t));
     s->br_bytes = n * sizeof(struct io_uring_buf);
     s->br = ring_mem_alloc(&s->br_bytes);
     if (posix_memalign((void **)&s->mem, STRIDE_ALIGN, n * b->stride) != 0)
         s->mem = NULL;
-    if (!s->pending || !s->br || !s->mem) {
+    if (!s->pending || !s->handed_seq || !s->br || !s->mem) {
         free_sub_mem(s);
         errno = ENOMEM;
         return MCRX_E_NO_MEMORY;
@@ -1090,22 +1094,45 @@ static uint32_t ur_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
 /* Receive path                                                        */
 /* ------------------------------------------------------------------ */
 
-static void ur_begin_call(struct mcrx_backend *b)
+/* Release a sub's handed buffers numbered below keep_from (a prefix of
+ * its handed list: it is in hand-out order); returns how many stay. */
+static uint32_t release_handed(struct mcrx_backend_sub *s, uint64_t keep_from)
 {
-    /* Views of the previous call expire: their buffers are spare again. */
+    uint32_t k = 0;
+    while (k < s->h_count && s->handed_seq[k] < keep_from)
+        s->spare[s->s_count++] = s->handed[k++];
+    uint32_t left = s->h_count - k;
+    if (k && left) {
+        memmove(s->handed, s->handed + k, left * sizeof *s->handed);
+        memmove(s->handed_seq, s->handed_seq + k, left * sizeof *s->handed_seq);
+    }
+    s->h_count = left;
+    return left;
+}
+
+static void ur_begin_call(struct mcrx_backend *b, uint64_t keep_from)
+{
+    /* Views numbered below keep_from expire: their buffers are spare
+     * again. Subs that still have views (the core's read-ahead) stay in
+     * the dirty list for a later call. */
+    struct mcrx_backend_sub *still = NULL;
     while (b->dirty) {
         struct mcrx_backend_sub *s = b->dirty;
         b->dirty = s->next_dirty;
         s->in_dirty = false;
-        if (s->detached) {
+        if (s->detached) { /* the core discarded whatever it still had */
             free_sub_mem(s);
             continue;
         }
-        while (s->h_count)
-            s->spare[s->s_count++] = s->handed[--s->h_count];
+        if (release_handed(s, keep_from)) {
+            s->in_dirty = true;
+            s->next_dirty = still;
+            still = s;
+        }
         post_buffers(b, s, b->nbufs); /* it receives: up to its quota */
         maybe_arm(b, s);
     }
+    b->dirty = still;
     if (b->need_trim)
         trim(b);
     if (b->rescan) {
@@ -1187,6 +1214,7 @@ static int ur_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
         uint16_t bid = s->pending[s->p_head];
         s->p_head = (s->p_head + 1) & b->mask;
         s->p_count--;
+        s->handed_seq[s->h_count] = b->seq; /* numbered when handed out */
         s->handed[s->h_count++] = bid;
         int res = s->res[bid];
         uint8_t *buf = buf_of(b, s, bid);
@@ -1194,6 +1222,7 @@ static int ur_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
         if (!o)
             continue; /* cannot happen: the kernel always writes the header */
         struct mcrx_rx *rx = &out[n++];
+        b->seq++;
         uint32_t namelen = o->namelen < NAME_LEN ? o->namelen : NAME_LEN;
         const uint8_t *name = io_uring_recvmsg_name(o);
         mcrx_plat_parse_rx(name, namelen, name + NAME_LEN, o->controllen,

@@ -4,13 +4,14 @@
  *
  * How it receives: a level-triggered epoll set holds every joined socket;
  * poll() is epoll_wait. recv() reads a batch with one recvmmsg(MSG_DONTWAIT
- * | MSG_TRUNC) straight into the next free slots of the context's slot
- * pool: max_batch slots, each with a payload buffer of max_payload bytes,
- * a source-name buffer and a control buffer for pktinfo, timestamp and
- * drop count. Slots are handed out as zero-copy views and all become free
- * again at begin_call(), i.e. when the next receive call starts. Nothing
- * is read ahead: data not asked for stays in the socket's kernel queue,
- * where SO_RXQ_OVFL accounts for any overflow.
+ * | MSG_TRUNC) straight into the next free slots of the slot ring:
+ * max_batch slots, each with a payload buffer of max_payload bytes, a
+ * source-name buffer and a control buffer for pktinfo, timestamp and drop
+ * count, and a prebuilt mmsghdr. Slots are handed out in ring order as
+ * zero-copy views, and released in the same order by begin_call(), so the
+ * free slots are always one contiguous run of the ring (two recvmmsg calls
+ * when a batch wraps). Data not asked for stays in the socket's kernel
+ * queue, where SO_RXQ_OVFL accounts for any overflow.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,7 +34,8 @@ union control_buf {
 struct mcrx_backend {
     int epfd;
     uint32_t nslots;      /* max_batch */
-    uint32_t used;        /* slots handed out since begin_call() */
+    uint64_t head;        /* number of the next record handed out */
+    uint64_t tail;        /* oldest record still valid */
     uint32_t max_payload;
     uint8_t *payload;     /* nslots * max_payload */
     struct sockaddr_storage *names;
@@ -118,7 +120,10 @@ static uint32_t rm_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
     return 0; /* nothing is ever read ahead */
 }
 
-static void rm_begin_call(struct mcrx_backend *b) { b->used = 0; }
+static void rm_begin_call(struct mcrx_backend *b, uint64_t keep_from)
+{
+    b->tail = keep_from; /* record n lives in slot n % nslots */
+}
 
 static int rm_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
                    int timeout_ms)
@@ -133,19 +138,16 @@ static int rm_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
     return n;
 }
 
-static int rm_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
-                   struct mcrx_rx *out, unsigned max)
+/* One recvmmsg into the contiguous slots [first, first + n). */
+static int read_run(struct mcrx_backend *b, int fd, uint32_t first, unsigned n,
+                    struct mcrx_rx *out)
 {
-    unsigned room = b->nslots - b->used;
-    unsigned n = max < room ? max : room;
-    if (n == 0)
-        return 0;
-    struct mmsghdr *m = &b->msgs[b->used];
+    struct mmsghdr *m = &b->msgs[first];
     for (unsigned i = 0; i < n; i++) { /* the kernel rewrites these */
         m[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
         m[i].msg_hdr.msg_controllen = MCRX_PLAT_CONTROL_LEN;
     }
-    int got = recvmmsg(s->fd, m, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    int got = recvmmsg(fd, m, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
     if (got < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : MCRX_E_RECV;
     for (int i = 0; i < got; i++) {
@@ -157,7 +159,25 @@ static int rm_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
         rx->wire_len = m[i].msg_len;
         rx->len = m[i].msg_len < b->max_payload ? m[i].msg_len : b->max_payload;
     }
-    b->used += (uint32_t)got;
+    return got;
+}
+
+static int rm_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
+                   struct mcrx_rx *out, unsigned max)
+{
+    unsigned room = b->nslots - (unsigned)(b->head - b->tail);
+    unsigned n = max < room ? max : room;
+    uint32_t first = (uint32_t)(b->head % b->nslots);
+    unsigned run = n < b->nslots - first ? n : b->nslots - first;
+    int got = run ? read_run(b, s->fd, first, run, out) : 0;
+    if (got == (int)run && n > run) { /* the batch wraps around the ring */
+        int more = read_run(b, s->fd, 0, n - run, out + run);
+        if (more < 0 && got == 0)
+            return more;
+        got += more > 0 ? more : 0;
+    }
+    if (got > 0)
+        b->head += (uint64_t)got;
     return got;
 }
 

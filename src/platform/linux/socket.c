@@ -90,7 +90,8 @@ static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
 }
 
 /* Receive options every subscription socket gets, caller's or ours. */
-static int set_receive_options(int fd, int af, uint32_t rcvbuf, uint32_t *granted)
+static int set_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
+                               uint32_t *granted)
 {
     int ok = af == AF_INET
         ? setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == 0 &&
@@ -99,13 +100,13 @@ static int set_receive_options(int fd, int af, uint32_t rcvbuf, uint32_t *grante
           (setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == 0 ||
            errno == ENOPROTOOPT); /* older kernels: pktinfo still filters */
     ok = ok && setopt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) == 0 &&
-         setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0;
+         setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, so->timestamps) == 0;
     if (!ok)
         return MCRX_E_SOCKET_OPTION;
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
         return MCRX_E_SOCKET_OPTION;
-    return set_rcvbuf(fd, rcvbuf, granted);
+    return set_rcvbuf(fd, so->rcvbuf, granted);
 }
 
 static void close_keep_errno(int fd)
@@ -115,8 +116,8 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
-int mcrx_plat_socket_open(const mcrx_config *cfg, uint32_t rcvbuf, int *fd_out,
-                          uint32_t *rcvbuf_granted)
+int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
+                          int *fd_out, uint32_t *rcvbuf_granted)
 {
     int af = mcrx_linux_af(&cfg->group);
     int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -133,7 +134,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, uint32_t rcvbuf, int *fd_out,
         setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
         st = MCRX_E_SOCKET_OPTION;
     if (st == MCRX_OK)
-        st = set_receive_options(fd, af, rcvbuf, rcvbuf_granted);
+        st = set_receive_options(fd, af, so, rcvbuf_granted);
     if (st == MCRX_OK) {
         mcrx_ip any = {.family = cfg->group.family};
         struct sockaddr_storage ss;
@@ -149,8 +150,8 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, uint32_t rcvbuf, int *fd_out,
     return MCRX_OK;
 }
 
-int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg, uint32_t rcvbuf,
-                           uint32_t *rcvbuf_granted)
+int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
+                           const struct mcrx_sock_opts *so, uint32_t *rcvbuf_granted)
 {
     int domain = 0, type = 0, proto = 0;
     socklen_t len = sizeof domain;
@@ -173,7 +174,7 @@ int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg, uint32_t rcvbuf,
         errno = EADDRNOTAVAIL;
         return MCRX_E_SOCKET_PORT;
     }
-    return set_receive_options(fd, domain, rcvbuf, rcvbuf_granted);
+    return set_receive_options(fd, domain, so, rcvbuf_granted);
 }
 
 void mcrx_plat_socket_close(int fd)
