@@ -331,3 +331,41 @@ Test(fairness, no_starvation_under_continuous_flood)
     }
     bed_down(&b);
 }
+
+/* A quiet sub that turns ready while a flood has the turn gets the very
+ * next turn: at most the rest of the flood's current turn (< BUDGET
+ * datagrams) comes first, never a second flood turn. Checked with
+ * single-packet calls and with batch calls. */
+static void quiet_waits_at_most_one_turn(unsigned test, size_t batch)
+{
+    struct bed b;
+    bed_up(&b, test, 256);
+    mt_send_seq(&b.s, b.flood_group, b.port, "flood", 0, FLOOD);
+    cr_assert_eq(mcrx_ctx_wait(b.ctx, 2000), 1);
+    mcrx_packet p[8];
+    /* the flood is alone and has the turn: take one of its datagrams */
+    int r = mcrx_ctx_recv_batch(b.ctx, p, 1);
+    cr_assert_eq(r, 1);
+    cr_assert_eq(p[0].sub_id, b.flood_id);
+    mt_send(&b.s, b.quiet_group[0], b.port, "quiet", 5);
+    size_t flood_before = 0;
+    bool seen = false;
+    for (int calls = 0; calls < 200 && !seen; calls++) {
+        r = mcrx_ctx_recv_batch(b.ctx, p, batch);
+        cr_assert_geq(r, 0, "%s", mcrx_status_name(r));
+        for (int i = 0; i < r && !seen; i++) {
+            if (p[i].sub_id == b.quiet_id[0])
+                seen = true;
+            else
+                flood_before++;
+        }
+    }
+    cr_assert(seen, "quiet datagram never delivered");
+    cr_expect_lt(flood_before, (size_t)BUDGET,
+                 "%zu flood datagrams came before the quiet one (budget %d): "
+                 "it waited more than one turn", flood_before, BUDGET);
+    bed_down(&b);
+}
+
+Test(fairness, quiet_arrival_waits_one_turn_single) { quiet_waits_at_most_one_turn(6, 1); }
+Test(fairness, quiet_arrival_waits_one_turn_batch) { quiet_waits_at_most_one_turn(7, 2); }
