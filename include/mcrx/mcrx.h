@@ -267,8 +267,9 @@ mcrx_sub *mcrx_ctx_get(mcrx_ctx *ctx, uint64_t id);
  * owns *out and frees it with mcrx_sub_free() or mcrx_sub_into_parts().
  * Its receiver always uses a backend whose socket readability is
  * meaningful (recvmmsg on Linux), so mcrx_sub_fd() can go into any event
- * loop. Datagrams a completion backend (io_uring) had already read for it
- * but not delivered are counted in its stats.discarded. */
+ * loop. Datagrams the context had read ahead for it move along with it;
+ * those still inside a completion backend (io_uring) are counted in its
+ * stats.discarded. */
 int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out);
 
 /* ------------------------------------------------------------------ */
@@ -321,9 +322,10 @@ int mcrx_ctx_try_recv_any_meta(mcrx_ctx *ctx, mcrx_packet *out,
 /* Fill out[0..max) with packets from all ready subscriptions. Each
  * subscription reads at most turn_budget datagrams per turn before the next
  * ready one gets its turn; a turn cut short by a full array resumes on the
- * next call. At most options.max_batch packets per call. Returns the count
- * (0 = nothing ready) or a negative status (only when nothing was
- * delivered). meta may be NULL in the _meta variant. */
+ * next call (what the turn already read waits in the library, counted as
+ * delivered only when handed out). At most options.max_batch packets per
+ * call. Returns the count (0 = nothing ready) or a negative status (only
+ * when nothing was delivered). meta may be NULL in the _meta variant. */
 int mcrx_ctx_recv_batch(mcrx_ctx *ctx, mcrx_packet *out, size_t max);
 int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
                              mcrx_metadata *meta, size_t max);
