@@ -315,3 +315,10 @@ double tool_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+void tool_set_once(const char **slot, const char *name, const char *value)
+{
+    if (*slot)
+        tool_usage_error("--%s given twice", name);
+    *slot = value;
+}

@@ -69,6 +69,8 @@ uint64_t tool_parse_u64(const char *what, const char *text, uint64_t min,
                         uint64_t max);
 double tool_parse_positive_double(const char *what, const char *text);
 uint16_t tool_parse_port(const char *text);
+/* Store an option's value once; a second occurrence is a usage error. */
+void tool_set_once(const char **slot, const char *name, const char *value);
 
 /* ---- printing -------------------------------------------------------- */
 

@@ -74,14 +74,10 @@ static void recv_opt(void *ud, int id, const char *name, const char *value)
     struct recv_args *a = ud;
     switch (id) {
     case OPT_SOURCE:
-        if (a->source)
-            tool_usage_error("--%s given twice", name);
-        a->source = value;
+        tool_set_once(&a->source, name, value);
         break;
     case OPT_INTERFACE:
-        if (a->interface)
-            tool_usage_error("--%s given twice", name);
-        a->interface = value;
+        tool_set_once(&a->interface, name, value);
         break;
     case OPT_COUNT:
         a->count = tool_parse_u64("--count", value, 1, UINT64_MAX);
