@@ -36,6 +36,7 @@ struct bench_opts {
     int cpu_rx, cpu_tx;   /* cores to pin receiver and sender to */
     bool strict;          /* exit 1 on any drop, not only on lost count */
     bool expect_zero_allocs; /* exit 1 if steady-state allocations > 0 */
+    bool no_timestamps;   /* library: mcrx_ctx_options.timestamps = false */
     double min_jain;      /* fairness: exit 1 if Jain's index is lower */
     long max_wait_rounds; /* fairness: exit 1 if a quiet packet waited more
                              rounds (-1: no check) */
@@ -70,12 +71,20 @@ struct fair_state {
     uint64_t max_wait_pkts;  /* packets delivered by receive calls that
                                 started after a quiet datagram was queued,
                                 before it (lower bound of its wait) */
-    uint64_t max_wait_flood; /* flood datagrams among them */
-    uint64_t max_wait_flood_ub; /* same, counting the whole receive call
-                                   that was in progress when it was queued
-                                   (upper bound) */
+    uint64_t max_wait_flood; /* flood datagrams among them (lower bound:
+                                calls that started after its sendmsg
+                                returned, when it was in the queue) */
+    uint64_t max_wait_flood_ub; /* flood datagrams delivered from the start
+                                   of the receive call in progress when its
+                                   sendmsg was called (before it could be
+                                   queued), that call counted whole: upper
+                                   bound */
+    uint64_t max_wait_slack; /* largest ub - lb of one quiet datagram:
+                                how far apart the bounds can be */
     uint64_t max_wait_calls; /* whole receive calls it missed */
     int64_t max_wait_ns;
+    int64_t max_sendmsg_ns;  /* widest sendmsg of a quiet datagram: the
+                                window in which it entered its queue */
     uint64_t wait_overflow;  /* waits older than the ring (lower bounds) */
     double sum_wait_pkts;
 };

@@ -6,7 +6,7 @@
  *              [--rcvbuf BYTES] [--vlen V] [--max-batch B] [--turn-budget T]
  *              [--quiet-us U] [--cpu-rx C] [--cpu-tx C] [--strict]
  *              [--expect-zero-allocs] [--min-jain J] [--max-wait-rounds R]
- *              [--out FILE]
+ *              [--no-timestamps] [--raw-cmsg LIST] [--out FILE]
  *
  *   MODE     drain | sustained | scale | fairness
  *   NAME     raw-recvmmsg | naive | libuv | recvmmsg | iouring | default
@@ -563,6 +563,22 @@ static uint64_t quiet_rx_backlog;  /* quiet delivered while flood backlog */
 static uint64_t rx_at_flood_done;
 static uint64_t flood_at_flood_done;
 
+/* Index of the first logged receive call (from oldest on) that started
+ * at or after t; f->log_n if none. */
+static uint64_t fair_first_call_at(const struct fair_state *f, uint64_t oldest,
+                                   int64_t t)
+{
+    uint64_t lo = oldest, hi = f->log_n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (f->log[mid & f->log_mask].t_ns >= t)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 void bench_fair_pkt(struct bench *b, uint32_t idx, const uint8_t *p,
                     size_t len)
 {
@@ -587,24 +603,27 @@ void bench_fair_pkt(struct bench *b, uint32_t idx, const uint8_t *p,
     if (flood_done)
         return;
     quiet_rx_backlog++;
+    /* The datagram entered its socket queue somewhere inside the quiet
+     * sender's sendmsg: not before h.send_ns (stamped before the call), and
+     * by queued_ns (noted after it returned; on loopback the datagram has
+     * been delivered to the socket by then). */
     int64_t queued = h.seq < f->queued_cap
                          ? __atomic_load_n(&f->queued_ns[h.seq], __ATOMIC_ACQUIRE)
                          : 0;
     if (queued == 0)
         return; /* delivered before the sender even noted the time */
-    /* first logged receive call that started at or after it was queued */
+    int64_t sending = h.send_ns ? h.send_ns : queued;
+    if (queued - sending > f->max_sendmsg_ns)
+        f->max_sendmsg_ns = queued - sending;
     uint64_t oldest = f->log_n > f->log_mask + 1 ? f->log_n - (f->log_mask + 1)
                                                   : 0;
-    uint64_t lo = oldest, hi = f->log_n;
-    if (lo < hi && oldest > 0 && f->log[lo & f->log_mask].t_ns > queued)
+    if (f->log_n > oldest && oldest > 0 &&
+        f->log[oldest & f->log_mask].t_ns > sending)
         f->wait_overflow++;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (f->log[mid & f->log_mask].t_ns >= queued)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
+    /* lo: first logged call that started at or after sendmsg returned;
+     * lo_ub: first that started at or after sendmsg was called. */
+    uint64_t lo = fair_first_call_at(f, oldest, queued);
+    uint64_t lo_ub = fair_first_call_at(f, oldest, sending);
     uint64_t flood_now = b->rx_per_sub[b->flood_idx];
     uint64_t wait = 0, wflood = 0, wflood_ub = 0, calls = 0;
     if (lo < f->log_n) {
@@ -614,12 +633,12 @@ void bench_fair_pkt(struct bench *b, uint32_t idx, const uint8_t *p,
         calls = f->log_n - 1 - lo; /* calls started after it, before the one
                                       that delivered it */
     }
-    if (lo > oldest) { /* the call in progress when it was queued */
-        const struct fair_call *c = &f->log[(lo - 1) & f->log_mask];
-        wflood_ub = flood_now - c->flood_before;
-    } else {
+    if (lo_ub > oldest) /* the call in progress when sendmsg was called */
+        lo_ub--;
+    if (lo_ub < f->log_n)
+        wflood_ub = flood_now - f->log[lo_ub & f->log_mask].flood_before;
+    if (wflood_ub < wflood)
         wflood_ub = wflood;
-    }
     int64_t wns = bench_now_ns() - queued;
     if (wait > f->max_wait_pkts)
         f->max_wait_pkts = wait;
@@ -627,6 +646,8 @@ void bench_fair_pkt(struct bench *b, uint32_t idx, const uint8_t *p,
         f->max_wait_flood = wflood;
     if (wflood_ub > f->max_wait_flood_ub)
         f->max_wait_flood_ub = wflood_ub;
+    if (wflood_ub - wflood > f->max_wait_slack)
+        f->max_wait_slack = wflood_ub - wflood;
     if (calls > f->max_wait_calls)
         f->max_wait_calls = calls;
     if (wns > f->max_wait_ns)
@@ -697,14 +718,16 @@ static void usage(FILE *f)
         "  --vlen V         raw-recvmmsg datagrams per call [32]\n"
         "  --max-batch B    library max_batch [library default]\n"
         "  --turn-budget T  library turn_budget [library default]\n"
+        "  --no-timestamps  library: timestamps = false (no SO_TIMESTAMPNS)\n"
         "  --quiet-us U     fairness: quiet round interval [500]\n"
         "  --cpu-rx C --cpu-tx C  cores for receiver / sender child [0 / 1]\n"
         "  --strict         fail (exit 1) on any kernel drop\n"
         "  --expect-zero-allocs  fail unless the alloc shim saw no steady-state"
         " allocation\n"
         "  --min-jain J     fairness: fail if Jain's index < J\n"
-        "  --max-wait-rounds R  fairness: fail if a quiet datagram waited more"
-        " rounds\n"
+        "  --max-wait-rounds R  fairness: fail if a quiet datagram provably"
+        " waited more\n"
+        "                   than R rounds (its lower bound; bench/README.md)\n"
         "  --out FILE       also append the result line to FILE\n"
         "  --raw-cmsg LIST  raw-recvmmsg/naive control messages: none, all or\n"
         "                   a comma list of pktinfo,ts,ovfl [pktinfo]\n"
@@ -835,6 +858,8 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
             o->strict = true;
         else if (!strcmp(a, "--expect-zero-allocs"))
             o->expect_zero_allocs = true;
+        else if (!strcmp(a, "--no-timestamps"))
+            o->no_timestamps = true;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);
@@ -877,6 +902,14 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
         o->seconds = o->mode == MODE_FAIRNESS ? 10 : 2;
     if (o->rcvbuf == UINT64_MAX)
         o->rcvbuf = o->mode == MODE_SUSTAINED ? (4u << 20) : (1u << 30);
+    if (o->no_timestamps && (!strcmp(o->backend, "raw-recvmmsg") ||
+                             !strcmp(o->backend, "raw") ||
+                             !strcmp(o->backend, "naive") ||
+                             !strcmp(o->backend, "libuv"))) {
+        fprintf(stderr, "mcrx_bench: --no-timestamps is for the library "
+                        "backends (raw-recvmmsg/naive: --raw-cmsg)\n");
+        exit(2);
+    }
     if (o->count == 0 || o->rate == 0) {
         fprintf(stderr, "mcrx_bench: --count and --rate must be > 0\n");
         exit(2);
@@ -1114,13 +1147,22 @@ static int mode_sustained(struct bench *b)
  *    sub every quiet_us and notes (in shared memory) the time its sendmsg
  *    returned: on loopback the datagram is in the socket queue by then.
  *    Every receive call start is logged (time, datagrams delivered so far).
- *    For each quiet datagram delivered during the backlog: the flood
- *    datagrams delivered by calls that started after it was queued, before
- *    it (max_wait_flood, a lower bound: a batch call already running when
- *    it was queued is not counted) and the same counting that running call
- *    whole (max_wait_flood_ub, an upper bound). Rounds =
- *    ceil(max_wait_flood / turn budget): with one flooded sub a scheduling
- *    round is one flood turn. */
+ *    For each quiet datagram delivered during the backlog, the flood
+ *    datagrams delivered ahead of it after it entered its socket queue
+ *    (somewhere inside the sender's sendmsg) are bracketed:
+ *      max_wait_flood (lower bound): delivered by receive calls that
+ *        started after its sendmsg returned;
+ *      max_wait_flood_ub (upper bound): delivered since the start of the
+ *        receive call in progress when its sendmsg was called, that call
+ *        counted whole (a batch call may have served up to max_batch - 1
+ *        datagrams before the quiet one existed).
+ *    With one flooded sub a scheduling round is one flood turn (turn
+ *    budget datagrams): max_wait_rounds = ceil(max_wait_flood / turn),
+ *    max_wait_rounds_ub likewise. --max-wait-rounds R checks the lower
+ *    bound: above R it proves a wait of more than R rounds, whatever the
+ *    API; the upper bound cannot be held to R without failing correct
+ *    schedulers (it counts datagrams served before the quiet one was
+ *    queued). */
 static int mode_fairness(struct bench *b)
 {
     uint32_t k = b->nsubs;
@@ -1197,7 +1239,11 @@ static int mode_fairness(struct bench *b)
         budget = 64;
     }
     const struct fair_state *f = &b->fair;
+    /* rounds waited, from the lower bound (what the check uses: more than R
+     * rounds there proves a wait of more than R rounds) and from the upper
+     * bound (reported) */
     long rounds = (long)((f->max_wait_flood + budget - 1) / budget);
+    long rounds_ub = (long)((f->max_wait_flood_ub + budget - 1) / budget);
     uint64_t rx_b = rx_at_flood_done ? rx_at_flood_done : b->rx;
     uint64_t flood_b = flood_at_flood_done ? flood_at_flood_done
                                            : b->rx_per_sub[0];
@@ -1213,18 +1259,20 @@ static int mode_fairness(struct bench *b)
     put(" subs=%u len=%u jain=%.5f jain_min_window=%.5f jain_windows=%u "
         "flood_pkts=%llu quiet_sent=%llu quiet_rx=%llu quiet_in_backlog=%llu "
         "flood_share=%.5f max_wait_pkts=%llu max_wait_flood=%llu "
-        "max_wait_flood_ub=%llu max_wait_calls=%llu "
+        "max_wait_flood_ub=%llu max_wait_slack=%llu max_wait_calls=%llu "
         "mean_wait_pkts=%.1f max_wait_us=%.1f turn=%u max_wait_rounds=%ld "
-        "wait_overflow=%llu",
+        "max_wait_rounds_ub=%ld max_sendmsg_us=%.1f wait_overflow=%llu",
         k, b->o.len, jain_half, b->jain_min_window, b->jain_windows,
         (unsigned long long)b->rx_per_sub[0], (unsigned long long)quiet_sent,
         (unsigned long long)quiet_rx, (unsigned long long)quiet_rx_backlog,
         flood_share, (unsigned long long)f->max_wait_pkts,
         (unsigned long long)f->max_wait_flood,
         (unsigned long long)f->max_wait_flood_ub,
+        (unsigned long long)f->max_wait_slack,
         (unsigned long long)f->max_wait_calls,
         quiet_rx_backlog ? f->sum_wait_pkts / quiet_rx_backlog : 0,
-        f->max_wait_ns / 1e3, budget, rounds,
+        f->max_wait_ns / 1e3, budget, rounds, rounds_ub,
+        f->max_sendmsg_ns / 1e3,
         (unsigned long long)f->wait_overflow);
     emit(b);
 
@@ -1259,8 +1307,11 @@ static int mode_fairness(struct bench *b)
     }
     if (b->o.max_wait_rounds >= 0 && rounds > b->o.max_wait_rounds) {
         fprintf(stderr, "mcrx_bench: FAIL: a quiet datagram waited %ld "
-                        "rounds (> %ld)\n",
-                rounds, b->o.max_wait_rounds);
+                        "rounds (> %ld): %llu flood datagrams were delivered "
+                        "by receive calls that started after it was queued "
+                        "(turn %u)\n",
+                rounds, b->o.max_wait_rounds,
+                (unsigned long long)f->max_wait_flood, budget);
         bad = 1;
     }
     if (b->o.strict && drops) {

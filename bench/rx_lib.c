@@ -3,7 +3,8 @@
  * bench sub (mcrx_ctx_add + mcrx_ctx_join, rcvbuf_bytes from --rcvbuf), then
  * either the batch call (mcrx_ctx_recv_batch, max_batch packets) or the
  * single call (mcrx_ctx_try_recv_any) in a loop; mcrx_ctx_wait() when
- * nothing is ready.
+ * nothing is ready. --no-timestamps turns the context option timestamps
+ * (SO_TIMESTAMPNS on every socket, on by default) off.
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "bench.h"
@@ -70,6 +71,8 @@ static int lib_open(struct bench *b)
         opts.max_batch = b->o.max_batch;
     if (b->o.turn_budget)
         opts.turn_budget = b->o.turn_budget;
+    if (b->o.no_timestamps)
+        opts.timestamps = false;
     rc = mcrx_ctx_new(&s->ctx, &opts);
     if (rc == MCRX_E_BACKEND_UNAVAILABLE) {
         fprintf(stderr, "mcrx_bench: backend %s unavailable here: %s\n",
@@ -234,12 +237,13 @@ static void lib_describe(struct bench *b, char *buf, size_t len)
     }
     snprintf(buf, len,
              "api=%s lib_backend=%s fell_back=%d max_batch=%u turn_budget=%u "
+             "timestamps=%d "
              "rcvbuf_granted=%u lib_pkts=%llu filtered=%llu "
              "backend_drop_events=%llu recv_errors=%llu truncated=%llu",
              b->o.api == API_SINGLE ? "single" : "batch",
              mcrx_backend_name(mcrx_ctx_backend(s->ctx)),
              (int)mcrx_ctx_backend_fell_back(s->ctx), o.max_batch,
-             o.turn_budget, rcvbuf, (unsigned long long)pk,
+             o.turn_budget, (int)o.timestamps, rcvbuf, (unsigned long long)pk,
              (unsigned long long)filt, (unsigned long long)bed,
              (unsigned long long)errs, (unsigned long long)trunc);
 }

@@ -36,6 +36,7 @@ struct mcrx_backend {
     uint32_t nslots;      /* max_batch */
     uint64_t head;        /* number of the next record handed out */
     uint64_t tail;        /* oldest record still valid */
+    uint64_t base;        /* record number that lives in slot 0 */
     uint32_t max_payload;
     uint8_t *payload;     /* nslots * max_payload */
     struct sockaddr_storage *names;
@@ -122,7 +123,9 @@ static uint32_t rm_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
 
 static void rm_begin_call(struct mcrx_backend *b, uint64_t keep_from)
 {
-    b->tail = keep_from; /* record n lives in slot n % nslots */
+    b->tail = keep_from; /* record n lives in slot (n - base) % nslots */
+    if (b->tail == b->head) /* nothing kept: restart at slot 0, so a */
+        b->base = b->head;  /* drain reuses the same, cache-warm slots */
 }
 
 static int rm_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
@@ -167,7 +170,7 @@ static int rm_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
 {
     unsigned room = b->nslots - (unsigned)(b->head - b->tail);
     unsigned n = max < room ? max : room;
-    uint32_t first = (uint32_t)(b->head % b->nslots);
+    uint32_t first = (uint32_t)((b->head - b->base) % b->nslots);
     unsigned run = n < b->nslots - first ? n : b->nslots - first;
     int got = run ? read_run(b, s->fd, first, run, out) : 0;
     if (got == (int)run && n > run) { /* the batch wraps around the ring */
