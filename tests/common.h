@@ -41,7 +41,9 @@ enum {
     MT_PORT_BASE_CTXFD = 38000,
     MT_PORT_BASE_LEAK = 39000,
     MT_PORT_BASE_SENDER = 40000,
-    MT_PORT_BASE_QUICKSTART = 41000
+    MT_PORT_BASE_QUICKSTART = 41000,
+    MT_PORT_BASE_IOURING = 42000,
+    MT_PORT_BASE_TOOLS = 43000
 };
 
 /* Test-bed addresses (exported by scripts/mcrx-netns; these are fallbacks

@@ -248,7 +248,10 @@ int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd,
 
 /* Join / leave the subscription's (source, group). Join on a joined sub is
  * MCRX_E_ALREADY_JOINED, leave on a bound one MCRX_E_NOT_JOINED; neither
- * makes a syscall. */
+ * makes a syscall. After a leave, datagrams that arrived before it and are
+ * still in the socket's kernel queue stay there: a later join delivers
+ * them; remove closes the socket and them with it. Datagrams the library
+ * had already read for the sub are counted in stats.discarded. */
 int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id);
 int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id);
 
