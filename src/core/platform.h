@@ -62,8 +62,10 @@ int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
 
 /* ---- shared by the platform's backends ---- */
 
-/* Bytes of control buffer one datagram needs for every cmsg we enable. */
-#define MCRX_PLAT_CONTROL_LEN 256
+/* Bytes of control buffer one datagram needs for every cmsg we enable
+ * (IPv6: pktinfo 40 + timestamp 32 + drop count 24 = 96 bytes; a longer
+ * list would show as MSG_CTRUNC, i.e. no pktinfo: filtered and counted). */
+#define MCRX_PLAT_CONTROL_LEN 128
 /* Bytes for the source socket address. */
 #define MCRX_PLAT_NAME_LEN 32
 

@@ -18,9 +18,9 @@
  *   0    struct io_uring_recvmsg_out  (16 bytes, written by the kernel)
  *   16   source name, NAME_LEN bytes  (sockaddr_in6 = 28, rounded up to 32
  *                                      so the control area is 8-aligned)
- *   48   control data, MCRX_PLAT_CONTROL_LEN bytes (pktinfo, timestamp,
+ *   48   control data, MCRX_PLAT_CONTROL_LEN (128) bytes (pktinfo, timestamp,
  *                                      SO_RXQ_OVFL drop count)
- *   304  payload, max_payload bytes
+ *   176  payload, max_payload bytes
  *
  * The buffer length given to the kernel stops exactly after max_payload
  * bytes of payload (the stride is rounded up to 64 bytes, the padding is

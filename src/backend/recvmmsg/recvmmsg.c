@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,7 +40,7 @@ struct mcrx_backend {
     uint64_t base;        /* record number that lives in slot 0 */
     uint32_t max_payload;
     uint8_t *payload;     /* nslots * max_payload */
-    struct sockaddr_storage *names;
+    struct sockaddr_in6 *names; /* big enough for both families */
     union control_buf *controls;
     struct iovec *iov;
     struct mmsghdr *msgs;
@@ -147,7 +148,7 @@ static int read_run(struct mcrx_backend *b, int fd, uint32_t first, unsigned n,
 {
     struct mmsghdr *m = &b->msgs[first];
     for (unsigned i = 0; i < n; i++) { /* the kernel rewrites these */
-        m[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+        m[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
         m[i].msg_hdr.msg_controllen = MCRX_PLAT_CONTROL_LEN;
     }
     int got = recvmmsg(fd, m, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
