@@ -242,7 +242,8 @@ int mcrx_ctx_add(mcrx_ctx *ctx, const mcrx_config *cfg, uint64_t *id_out);
 /* Like mcrx_ctx_add() with a socket the caller created and bound. The
  * socket must be UDP, of cfg's family, bound to cfg->dst_port. The library
  * sets its receive options (pktinfo, non-blocking, ...). On success the
- * context owns fd (it closes it); on failure the caller still owns it. */
+ * context owns fd (it closes it); on failure the caller still owns it (if
+ * the failure came after the checks, some receive options may be set). */
 int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd,
                              uint64_t *id_out);
 
