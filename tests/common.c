@@ -271,7 +271,11 @@ void mt_pkt_free(mt_pkt *pkt)
     pkt->p.payload = NULL;
 }
 
-int mt_recv(mcrx_ctx *ctx, mt_pkt *out, bool meta, int timeout_ms)
+/* Receive one packet with sub's try_recv (sub != NULL) or the context's
+ * try_recv_any, waiting with mcrx_ctx_wait (ctx != NULL) or poll(2) on the
+ * subscription's socket, until timeout_ms passes. */
+static int recv_one(mcrx_ctx *ctx, mcrx_sub *sub, mt_pkt *out, bool meta,
+                    int timeout_ms)
 {
     int64_t deadline = mt_now_ms() + timeout_ms;
     for (;;) {
@@ -279,41 +283,14 @@ int mt_recv(mcrx_ctx *ctx, mt_pkt *out, bool meta, int timeout_ms)
         mcrx_metadata m;
         memset(&p, 0, sizeof p);
         memset(&m, 0, sizeof m);
-        int r = meta ? mcrx_ctx_try_recv_any_meta(ctx, &p, &m)
-                     : mcrx_ctx_try_recv_any(ctx, &p);
+        mcrx_metadata *mp = meta ? &m : NULL;
+        int r = sub ? mcrx_sub_try_recv_meta(sub, &p, mp)
+                    : mcrx_ctx_try_recv_any_meta(ctx, &p, mp);
         if (r < 0)
             return r;
-        cr_assert_leq(r, 1, "try_recv_any returned %d (> 1)", r);
+        cr_assert_leq(r, 1, "try_recv returned %d (> 1)", r);
         if (r == 1) {
-            mt_pkt_copy(out, &p, meta ? &m : NULL);
-            return 1;
-        }
-        int64_t left = deadline - mt_now_ms();
-        if (left <= 0)
-            return 0;
-        r = mcrx_ctx_wait(ctx, (int)left);
-        if (r < 0)
-            return r;
-        cr_assert_leq(r, 1, "mcrx_ctx_wait returned %d (> 1)", r);
-    }
-}
-
-int mt_sub_recv(mcrx_sub *sub, mcrx_ctx *ctx, mt_pkt *out, bool meta,
-                int timeout_ms)
-{
-    int64_t deadline = mt_now_ms() + timeout_ms;
-    for (;;) {
-        mcrx_packet p;
-        mcrx_metadata m;
-        memset(&p, 0, sizeof p);
-        memset(&m, 0, sizeof m);
-        int r = meta ? mcrx_sub_try_recv_meta(sub, &p, &m)
-                     : mcrx_sub_try_recv(sub, &p);
-        if (r < 0)
-            return r;
-        cr_assert_leq(r, 1, "mcrx_sub_try_recv returned %d (> 1)", r);
-        if (r == 1) {
-            mt_pkt_copy(out, &p, meta ? &m : NULL);
+            mt_pkt_copy(out, &p, mp);
             return 1;
         }
         int64_t left = deadline - mt_now_ms();
@@ -323,6 +300,7 @@ int mt_sub_recv(mcrx_sub *sub, mcrx_ctx *ctx, mt_pkt *out, bool meta,
             r = mcrx_ctx_wait(ctx, (int)left);
             if (r < 0)
                 return r;
+            cr_assert_leq(r, 1, "mcrx_ctx_wait returned %d (> 1)", r);
         } else {
             struct pollfd pfd = { .fd = mcrx_sub_fd(sub), .events = POLLIN };
             r = poll(&pfd, 1, (int)left);
@@ -330,6 +308,17 @@ int mt_sub_recv(mcrx_sub *sub, mcrx_ctx *ctx, mt_pkt *out, bool meta,
                 return MCRX_E_WAIT;
         }
     }
+}
+
+int mt_recv(mcrx_ctx *ctx, mt_pkt *out, bool meta, int timeout_ms)
+{
+    return recv_one(ctx, NULL, out, meta, timeout_ms);
+}
+
+int mt_sub_recv(mcrx_sub *sub, mcrx_ctx *ctx, mt_pkt *out, bool meta,
+                int timeout_ms)
+{
+    return recv_one(ctx, sub, out, meta, timeout_ms);
 }
 
 int mt_drain(mcrx_ctx *ctx, mt_pkt *out, size_t max, int quiet_ms)
@@ -806,4 +795,24 @@ int mt_leak_check(void)
     if (__lsan_do_recoverable_leak_check == NULL)
         return -1;
     return __lsan_do_recoverable_leak_check();
+}
+
+int mt_udp_socket_joined4(uint16_t port, const char *group, const char *ifname)
+{
+    int fd = mt_udp_socket(AF_INET, port);
+    struct ip_mreqn mr;
+    memset(&mr, 0, sizeof mr);
+    cr_assert_eq(inet_pton(AF_INET, group, &mr.imr_multiaddr), 1);
+    mr.imr_ifindex = (int)mt_ifindex(ifname);
+    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0,
+                 "extra membership of %s on %s: %s", group, ifname, strerror(errno));
+    return fd;
+}
+
+uint64_t mt_add_join_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd)
+{
+    uint64_t id = 0;
+    cr_assert_eq(mcrx_ctx_add_with_socket(ctx, cfg, fd, &id), MCRX_OK);
+    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    return id;
 }

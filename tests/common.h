@@ -198,6 +198,11 @@ bool mt_fd_open(int fd);
 /* A UDP socket of family (AF_INET/AF_INET6), SO_REUSEADDR, bound to the
  * wildcard and port (port 0 = do not bind). Fails the test on error. */
 int mt_udp_socket(int family, uint16_t port);
+/* mt_udp_socket(AF_INET, port) that also joined group (IPv4 ASM) on
+ * interface ifname itself, behind the library's back. */
+int mt_udp_socket_joined4(uint16_t port, const char *group, const char *ifname);
+/* Add cfg with the caller's socket fd and join it; returns the id. */
+uint64_t mt_add_join_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd);
 
 /* Run LeakSanitizer now (sanitized builds): 0 = no leak, > 0 = leaks were
  * reported on stderr, -1 = not a sanitized build. */

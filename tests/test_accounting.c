@@ -147,15 +147,8 @@ Test(accounting, delivered_plus_filtered_equals_sent)
     const char *g = mt_group_asm4(FILE_NO, 4);
     const char *other = mt_group_asm4(FILE_NO, 104);
     mcrx_config c = mt_cfg_asm4(g, PORT(4), MT_V4_RX);
-    int fd = mt_udp_socket(AF_INET, PORT(4));
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    inet_pton(AF_INET, other, &mr.imr_multiaddr);
-    mr.imr_ifindex = (int)mt_ifindex("v0");
-    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0);
-    uint64_t id = 0;
-    cr_assert_eq(mcrx_ctx_add_with_socket(ctx, &c, fd, &id), MCRX_OK);
-    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    int fd = mt_udp_socket_joined4(PORT(4), other, "v0");
+    uint64_t id = mt_add_join_socket(ctx, &c, fd);
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
     /* interleave: 300 filtered (more than the 256 a call may absorb),
      * 100 delivered */
@@ -184,15 +177,8 @@ Test(accounting, only_filtered_traffic_returns_zero)
     const char *g = mt_group_asm4(FILE_NO, 5);
     const char *other = mt_group_asm4(FILE_NO, 105);
     mcrx_config c = mt_cfg_asm4(g, PORT(5), MT_V4_RX);
-    int fd = mt_udp_socket(AF_INET, PORT(5));
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    inet_pton(AF_INET, other, &mr.imr_multiaddr);
-    mr.imr_ifindex = (int)mt_ifindex("v0");
-    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0);
-    uint64_t id = 0;
-    cr_assert_eq(mcrx_ctx_add_with_socket(ctx, &c, fd, &id), MCRX_OK);
-    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    int fd = mt_udp_socket_joined4(PORT(5), other, "v0");
+    uint64_t id = mt_add_join_socket(ctx, &c, fd);
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
     mt_send_seq(&s, other, PORT(5), "x", 0, 600);
     cr_expect_eq(mt_drain_count(ctx, 300), 0);

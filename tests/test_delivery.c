@@ -162,16 +162,8 @@ Test(delivery, v4_ssm_source_filtered_in_user_space)
     mcrx_ctx *ctx = mt_ctx_new(NULL);
     const char *g = mt_group_ssm4(FILE_NO, 5);
     mcrx_config c = mt_cfg_ssm4(g, MT_V4_TX, PORT(5), MT_V4_RX);
-    int fd = mt_udp_socket(AF_INET, PORT(5));
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    inet_pton(AF_INET, g, &mr.imr_multiaddr);
-    mr.imr_ifindex = (int)mt_ifindex("lo");
-    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0,
-                 "extra ASM membership on lo: %s", strerror(errno));
-    uint64_t id = 0;
-    cr_assert_eq(mcrx_ctx_add_with_socket(ctx, &c, fd, &id), MCRX_OK);
-    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    int fd = mt_udp_socket_joined4(PORT(5), g, "lo");
+    uint64_t id = mt_add_join_socket(ctx, &c, fd);
 
     mt_sender bad_lo = mt_sender_v4(MT_V4_TX2, "lo"); /* wrong source */
     mt_sender good_lo = mt_sender_v4(MT_V4_TX, "lo"); /* right source, wrong if */
@@ -208,15 +200,8 @@ Test(delivery, v4_group_filtered_in_user_space)
     const char *g = mt_group_asm4(FILE_NO, 6);
     const char *other = mt_group_asm4(FILE_NO, 106);
     mcrx_config c = mt_cfg_asm4(g, PORT(6), MT_V4_RX);
-    int fd = mt_udp_socket(AF_INET, PORT(6));
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    inet_pton(AF_INET, other, &mr.imr_multiaddr);
-    mr.imr_ifindex = (int)mt_ifindex("v0");
-    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0);
-    uint64_t id = 0;
-    cr_assert_eq(mcrx_ctx_add_with_socket(ctx, &c, fd, &id), MCRX_OK);
-    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    int fd = mt_udp_socket_joined4(PORT(6), other, "v0");
+    uint64_t id = mt_add_join_socket(ctx, &c, fd);
 
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
     mt_send(&s, other, PORT(6), "other-1", 7);
@@ -242,15 +227,8 @@ Test(delivery, v4_interface_filtered_in_user_space)
     mcrx_ctx *ctx = mt_ctx_new(NULL);
     const char *g = mt_group_asm4(FILE_NO, 7);
     mcrx_config c = mt_cfg_asm4(g, PORT(7), MT_V4_RX);
-    int fd = mt_udp_socket(AF_INET, PORT(7));
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    inet_pton(AF_INET, g, &mr.imr_multiaddr);
-    mr.imr_ifindex = (int)mt_ifindex("lo");
-    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr), 0);
-    uint64_t id = 0;
-    cr_assert_eq(mcrx_ctx_add_with_socket(ctx, &c, fd, &id), MCRX_OK);
-    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    int fd = mt_udp_socket_joined4(PORT(7), g, "lo");
+    uint64_t id = mt_add_join_socket(ctx, &c, fd);
 
     mt_sender lo = mt_sender_v4("127.0.0.1", "lo");
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");

@@ -465,13 +465,7 @@ Test(iouring, remove_leave_take_while_flooded, .timeout = 180)
  * got them too (or counted a drop). No sleeping to "let things settle". */
 static int observer_open(const char *group, uint16_t port)
 {
-    int fd = mt_udp_socket(AF_INET, port);
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    cr_assert_eq(inet_pton(AF_INET, group, &mr.imr_multiaddr), 1);
-    mr.imr_ifindex = (int)mt_ifindex("lo");
-    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr),
-                 0, "observer join: %s", strerror(errno));
+    int fd = mt_udp_socket_joined4(port, group, "lo");
     int big = 1 << 20;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     return fd;
