@@ -43,7 +43,11 @@ enum {
     MT_PORT_BASE_SENDER = 40000,
     MT_PORT_BASE_QUICKSTART = 41000,
     MT_PORT_BASE_IOURING = 42000,
-    MT_PORT_BASE_TOOLS = 43000
+    MT_PORT_BASE_TOOLS = 43000,
+    /* 44000: uv, 45000: metrics */
+    MT_PORT_BASE_EVENTLOOP = 46000,
+    MT_PORT_BASE_CMSG = 47000,
+    MT_PORT_BASE_MANY_SUBS = 48000 /* 300 ports */
 };
 
 /* Test-bed addresses (exported by scripts/mcrx-netns; these are fallbacks

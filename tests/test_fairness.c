@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #define FILE_NO 8
 #define PORT(t) ((uint16_t)(MT_PORT_BASE_FAIRNESS + 10 * (t)))
 
@@ -369,3 +371,45 @@ static void quiet_waits_at_most_one_turn(unsigned test, size_t batch)
 
 Test(fairness, quiet_arrival_waits_one_turn_single) { quiet_waits_at_most_one_turn(6, 1); }
 Test(fairness, quiet_arrival_waits_one_turn_batch) { quiet_waits_at_most_one_turn(7, 2); }
+
+/* More ready subscriptions than one poll reports (256): every one of them
+ * is in the first round. With a turn budget of 1 and two datagrams each,
+ * the first 300 packets come from 300 different subscriptions. Before
+ * issue 7 the 44 subs past the first poll's 256 were left to a later
+ * round, behind subs that had already had a turn. */
+Test(fairness, more_ready_subs_than_one_poll_all_in_first_round, .timeout = 120)
+{
+    enum { NSUBS = 300 };
+    mcrx_ctx_options o = mt_opts();
+    o.turn_budget = 1;
+    o.rcvbuf_bytes = 64 * 1024;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    const char *g = "239.77.8.200";
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    for (int i = 0; i < NSUBS; i++) {
+        mcrx_config c = mt_cfg_asm4(g, (uint16_t)(MT_PORT_BASE_MANY_SUBS + i), MT_V4_RX);
+        (void)mt_add_join(ctx, &c);
+    }
+    for (int i = 0; i < NSUBS; i++)
+        mt_send_seq(&s, g, (uint16_t)(MT_PORT_BASE_MANY_SUBS + i), "r", 0, 2);
+    usleep(200 * 1000);
+    static bool seen[NSUBS + 1];
+    memset(seen, 0, sizeof seen);
+    mcrx_packet p[256];
+    int distinct = 0, total = 0;
+    while (total < NSUBS) {
+        int n = mcrx_ctx_recv_batch(ctx, p, 256);
+        cr_assert_gt(n, 0, "recv_batch: %d after %d packets", n, total);
+        for (int i = 0; i < n && total < NSUBS; i++, total++) {
+            cr_assert_leq(p[i].sub_id, (uint64_t)NSUBS);
+            if (!seen[p[i].sub_id]) {
+                seen[p[i].sub_id] = true;
+                distinct++;
+            }
+        }
+    }
+    cr_expect_eq(distinct, NSUBS, "the first %d packets came from %d subscriptions",
+                 NSUBS, distinct);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}

@@ -775,3 +775,42 @@ Test(iouring, hook_off_iouring_works_again)
     mcrx_ctx_free(ctx);
     unsetenv(HOOK);
 }
+
+/* Any set-up failure of the default backend falls back and says why:
+ * ENOMEM (memlock / memory accounting limits) and a failed eventfd
+ * registration used to be returned to the caller instead. An explicit
+ * io_uring still reports the failure. */
+static void falls_back_on(const char *stage, int want_status, int want_os_error,
+                          unsigned t)
+{
+    if (!default_is_iouring())
+        cr_skip_test("the build's default backend is recvmmsg: nothing to "
+                     "fall back from");
+    cr_assert_eq(setenv("MCRX_TEST_IOURING_FAIL", stage, 1), 0);
+    mcrx_ctx *ctx = NULL;
+    int rc = mcrx_ctx_new(&ctx, NULL);
+    cr_assert_eq(rc, MCRX_OK, "%s: default context: %s", stage, mcrx_status_name(rc));
+    cr_expect_eq(mcrx_ctx_backend(ctx), MCRX_BACKEND_RECVMMSG);
+    cr_expect(mcrx_ctx_backend_fell_back(ctx), "%s: fell_back not reported", stage);
+    int os_error = 0;
+    cr_expect_eq(mcrx_ctx_fallback_reason(ctx, &os_error), want_status,
+                 "%s: reason %s", stage, mcrx_status_name(mcrx_ctx_fallback_reason(ctx, NULL)));
+    cr_expect_eq(os_error, want_os_error, "%s: os error %d", stage, os_error);
+    expect_receives(ctx, t, stage);
+    mcrx_ctx_free(ctx);
+
+    mcrx_ctx_options o;
+    mcrx_ctx_options_init(&o);
+    o.backend = MCRX_BACKEND_IOURING;
+    ctx = NULL;
+    cr_expect_eq(mcrx_ctx_new(&ctx, &o), want_status, "%s: explicit io_uring", stage);
+    cr_expect_eq(mcrx_last_os_error(), want_os_error);
+    cr_expect_null(ctx);
+    unsetenv("MCRX_TEST_IOURING_FAIL");
+}
+
+Test(iouring, default_falls_back_on_enomem) { falls_back_on("enomem", MCRX_E_NO_MEMORY, ENOMEM, 47); }
+Test(iouring, default_falls_back_on_eventfd_registration)
+{
+    falls_back_on("eventfd", MCRX_E_WAIT, EBADF, 48);
+}

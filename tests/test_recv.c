@@ -15,6 +15,14 @@
 
 TestSuite(recv, .timeout = 60);
 
+/* Timestamps are opt-in (default off): the metadata tests ask for them. */
+static mcrx_ctx *ctx_with_timestamps(void)
+{
+    mcrx_ctx_options o = mt_opts();
+    o.timestamps = true;
+    return mt_ctx_new(&o);
+}
+
 Test(recv, nothing_ready_is_zero)
 {
     mcrx_ctx *ctx = mt_ctx_new(NULL);
@@ -136,7 +144,7 @@ static void expect_meta_common(const mcrx_metadata *m, const char *group,
 
 Test(recv, metadata_v4_veth)
 {
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_ctx *ctx = ctx_with_timestamps();
     const char *g = mt_group_ssm4(FILE_NO, 4);
     mcrx_config c = mt_cfg_ssm4(g, MT_V4_TX, PORT(4), MT_V4_RX);
     uint64_t id = mt_add_join(ctx, &c);
@@ -160,7 +168,7 @@ Test(recv, metadata_v4_veth)
 
 Test(recv, metadata_v4_lo_no_interface)
 {
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_ctx *ctx = ctx_with_timestamps();
     const char *g = mt_group_asm4(FILE_NO, 5);
     mcrx_config c = mt_cfg_asm4(g, PORT(5), NULL);
     (void)mt_add_join(ctx, &c);
@@ -181,7 +189,7 @@ Test(recv, metadata_v4_lo_no_interface)
 
 Test(recv, metadata_v6_and_batch_meta)
 {
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_ctx *ctx = ctx_with_timestamps();
     const char *g = mt_group_ssm6(FILE_NO, 6);
     mcrx_config c = mt_cfg_ssm6(g, MT_V6_TX, PORT(6), "v0");
     uint64_t id = mt_add_join(ctx, &c);
@@ -228,7 +236,7 @@ Test(recv, metadata_v6_and_batch_meta)
 
 Test(recv, sub_try_recv_meta)
 {
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_ctx *ctx = ctx_with_timestamps();
     const char *g = mt_group_asm6(FILE_NO, 7);
     mcrx_config c = mt_cfg_asm6(g, PORT(7), "v0");
     uint64_t id = mt_add_join(ctx, &c);

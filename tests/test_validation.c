@@ -26,7 +26,8 @@ static const struct {
     S(MCRX_OK),
     S(MCRX_E_INVALID_ARG), S(MCRX_E_PORT_ZERO), S(MCRX_E_GROUP_NOT_MULTICAST),
     S(MCRX_E_SOURCE_MULTICAST), S(MCRX_E_SOURCE_UNSPECIFIED),
-    S(MCRX_E_SOURCE_BROADCAST), S(MCRX_E_FAMILY_MISMATCH),
+    S(MCRX_E_SOURCE_BROADCAST), S(MCRX_E_SOURCE_FAMILY_MISMATCH),
+    S(MCRX_E_INTERFACE_FAMILY_MISMATCH), S(MCRX_E_INTERRUPTED),
     S(MCRX_E_SSM_GROUP_V4_RANGE), S(MCRX_E_ASM_ON_SSM_GROUP),
     S(MCRX_E_SSM_GROUP_V6_RANGE), S(MCRX_E_INTERFACE_INDEX_ZERO),
     S(MCRX_E_INTERFACE_INDEX_V4), S(MCRX_E_DUPLICATE), S(MCRX_E_BAD_ADDRESS),
@@ -35,10 +36,8 @@ static const struct {
     S(MCRX_E_OWNED_BY_CONTEXT),
     S(MCRX_E_SOCKET_CREATE), S(MCRX_E_SOCKET_OPTION), S(MCRX_E_SOCKET_BIND),
     S(MCRX_E_LOCAL_ADDR), S(MCRX_E_SOCKET_FAMILY), S(MCRX_E_SOCKET_PORT),
-    S(MCRX_E_JOIN), S(MCRX_E_LEAVE), S(MCRX_E_SSM_UNSUPPORTED),
-    S(MCRX_E_V6_SSM_NEEDS_INTERFACE), S(MCRX_E_RECV), S(MCRX_E_WAIT),
+    S(MCRX_E_JOIN), S(MCRX_E_LEAVE), S(MCRX_E_RECV), S(MCRX_E_WAIT),
     S(MCRX_E_NO_MEMORY), S(MCRX_E_BACKEND_UNAVAILABLE),
-    S(MCRX_E_METADATA_UNAVAILABLE),
 };
 #undef S
 #define N_STATUS (sizeof all_status / sizeof all_status[0])
@@ -295,14 +294,14 @@ Test(validation, every_rule_has_its_status)
     expect_rule(ctx, &c, MCRX_E_SOURCE_BROADCAST, "broadcast source");
 
     c = ssm4("232.77.1.1", "2001:db8:77::2");
-    expect_rule(ctx, &c, MCRX_E_FAMILY_MISMATCH, "v4 group, v6 source");
+    expect_rule(ctx, &c, MCRX_E_SOURCE_FAMILY_MISMATCH, "v4 group, v6 source");
     c = ssm6("ff3e::8000:1", "192.0.2.2");
-    expect_rule(ctx, &c, MCRX_E_FAMILY_MISMATCH, "v6 group, v4 source");
+    expect_rule(ctx, &c, MCRX_E_SOURCE_FAMILY_MISMATCH, "v6 group, v4 source");
     c = mt_cfg_asm4("239.77.1.1", PORT(1), "2001:db8:77::1");
-    expect_rule(ctx, &c, MCRX_E_FAMILY_MISMATCH, "v4 group, v6 interface");
+    expect_rule(ctx, &c, MCRX_E_INTERFACE_FAMILY_MISMATCH, "v4 group, v6 interface");
     c = asm6("ff15::77:1");
     c.interface = mt_ip("192.0.2.1");
-    expect_rule(ctx, &c, MCRX_E_FAMILY_MISMATCH, "v6 group, v4 interface");
+    expect_rule(ctx, &c, MCRX_E_INTERFACE_FAMILY_MISMATCH, "v6 group, v4 interface");
 
     c = ssm4("239.77.1.1", "192.0.2.2");
     expect_rule(ctx, &c, MCRX_E_SSM_GROUP_V4_RANGE, "v4 SSM on 239/8");
@@ -352,9 +351,10 @@ Test(validation, every_rule_has_its_status)
     mcrx_ctx_free(ctx);
 }
 
-/* The order of the checks (docs/usage.md): port, group family, group
- * multicast, source family, source rules, interface family, v4 SSM range,
- * ASM on SSM group, v6 SSM range, index 0, index on IPv4. */
+/* The order of the checks is the crate's (docs/usage.md): port, group
+ * family, group multicast, ASM on an SSM group, source validity, source
+ * family, SSM ranges, interface family, index 0, index on IPv4. Each step
+ * below breaks two rules and expects the earlier one. */
 Test(validation, first_broken_rule_wins)
 {
     mcrx_config c = asm4("192.0.2.1");
@@ -368,49 +368,70 @@ Test(validation, first_broken_rule_wins)
     c = ssm4("192.0.2.9", "239.1.1.1");
     cr_expect_eq(mcrx_config_validate(&c), MCRX_E_GROUP_NOT_MULTICAST);
 
-    /* the source's family is checked before the source rules */
+    /* ASM on an SSM group before anything about interfaces */
+    c = mt_cfg_asm4("232.77.1.1", PORT(1), "2001:db8:77::1");
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_ASM_ON_SSM_GROUP);
+
+    /* source validity before the source's family */
     c = ssm4("232.77.1.1", "ff02::1");
-    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_FAMILY_MISMATCH);
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SOURCE_MULTICAST);
+    c = ssm4("232.77.1.1", "::");
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SOURCE_UNSPECIFIED);
+
+    /* source family before the SSM ranges */
+    c = ssm4("239.77.1.1", "2001:db8:77::2");
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SOURCE_FAMILY_MISMATCH);
 
     /* source rules before the interface family */
     c = mt_cfg_ssm4("232.77.1.1", "239.1.1.1", PORT(1), "2001:db8:77::1");
     cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SOURCE_MULTICAST);
 
-    c = ssm4("239.77.1.1", "0.0.0.0");
-    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SOURCE_UNSPECIFIED);
-
-    c = ssm4("239.77.1.1", "2001:db8:77::2");
-    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_FAMILY_MISMATCH);
-
-    /* interface family before the ranges */
+    /* SSM ranges before the interface family */
     c = mt_cfg_ssm4("239.77.1.1", "192.0.2.2", PORT(1), "2001:db8:77::1");
-    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_FAMILY_MISMATCH);
-
-    c = ssm4("239.77.1.1", "192.0.2.2");
-    c.has_interface_index = true;
-    c.interface_index = 3;
     cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SSM_GROUP_V4_RANGE);
-
-    c = asm6("ff3e::8000:1");
-    c.has_interface_index = true;
-    c.interface_index = 0;
-    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_ASM_ON_SSM_GROUP);
-
     c = ssm6("ff1e::1", "2001:db8:77::2");
-    c.has_interface_index = true;
-    c.interface_index = 0;
+    c.interface = mt_ip("192.0.2.1");
     cr_expect_eq(mcrx_config_validate(&c), MCRX_E_SSM_GROUP_V6_RANGE);
 
-    c = asm4("232.77.1.1");
+    /* interface family before the index rules */
+    c = asm6("ff15::77:1");
+    c.interface = mt_ip("192.0.2.1");
     c.has_interface_index = true;
-    c.interface_index = 3;
-    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_ASM_ON_SSM_GROUP);
+    c.interface_index = 0;
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_E_INTERFACE_FAMILY_MISMATCH);
 
     c = asm4("239.77.1.1");
     c.has_interface_index = true;
     c.interface_index = 0;
     cr_expect_eq(mcrx_config_validate(&c), MCRX_E_INTERFACE_INDEX_ZERO,
                  "index 0 is checked before index-on-IPv4");
+}
+
+/* An interface of 0.0.0.0 or :: means "no interface" (as in the crate):
+ * valid for either family, and stored as no interface. */
+Test(validation, unspecified_interface_means_none)
+{
+    mcrx_config c = asm4("239.77.1.70");
+    c.interface = mt_ip("::");
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_OK, ":: on an IPv4 group");
+    c = asm6("ff15::77:170");
+    c.interface = mt_ip("0.0.0.0");
+    cr_expect_eq(mcrx_config_validate(&c), MCRX_OK, "0.0.0.0 on an IPv6 group");
+
+    mcrx_config p;
+    cr_assert_eq(mcrx_config_parse(&p, "239.77.1.71", PORT(7), NULL, "0.0.0.0"), MCRX_OK);
+    cr_expect_eq(p.interface.family, MCRX_AF_UNSPEC, "parsed 0.0.0.0 is no interface");
+    cr_assert_eq(mcrx_config_parse(&p, "ff15::77:171", PORT(7), NULL, "::"), MCRX_OK);
+    cr_expect_eq(p.interface.family, MCRX_AF_UNSPEC, "parsed :: is no interface");
+
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    c = asm4("239.77.1.72");
+    c.interface = mt_ip("0.0.0.0");
+    uint64_t id;
+    cr_assert_eq(mcrx_ctx_add(ctx, &c, &id), MCRX_OK);
+    cr_expect_eq(mcrx_sub_config(mcrx_ctx_get(ctx, id))->interface.family,
+                 MCRX_AF_UNSPEC, "added with 0.0.0.0: stored as no interface");
+    mcrx_ctx_free(ctx);
 }
 
 /* Duplicates are refused by add only (validate does not see contexts). */
@@ -623,9 +644,9 @@ Test(validation, config_parse_errors)
     expect_parse_fails("239.77.1.60", 0, NULL, NULL, MCRX_E_PORT_ZERO);
     expect_parse_fails("232.77.1.60", PORT(6), NULL, NULL, MCRX_E_ASM_ON_SSM_GROUP);
     expect_parse_fails("232.77.1.60", PORT(6), "2001:db8:77::2", NULL,
-                       MCRX_E_FAMILY_MISMATCH);
+                       MCRX_E_SOURCE_FAMILY_MISMATCH);
     expect_parse_fails("239.77.1.60", PORT(6), NULL, "2001:db8:77::1",
-                       MCRX_E_FAMILY_MISMATCH);
+                       MCRX_E_INTERFACE_FAMILY_MISMATCH);
     expect_parse_fails("192.0.2.1", PORT(6), NULL, NULL,
                        MCRX_E_GROUP_NOT_MULTICAST);
     expect_parse_fails("ff1e::1", PORT(6), "2001:db8:77::2", "v0",
@@ -645,22 +666,23 @@ Test(validation, options_defaults)
     memset(&o, 0xee, sizeof o);
     mcrx_ctx_options_init(&o);
     cr_expect_eq(o.backend, MCRX_BACKEND_DEFAULT);
-    cr_expect_eq(o.max_payload, 2048u);
+    cr_expect_eq(o.max_payload, 9216u, "whole jumbo datagrams by default");
     cr_expect_eq(o.max_batch, 256u);
     cr_expect_eq(o.turn_budget, 64u);
     cr_expect_eq(o.rcvbuf_bytes, 4u << 20);
-    cr_expect_eq(o.sub_ring_size, 256u);
+    cr_expect_eq(o.sub_ring_size, 64u);
+    cr_expect_eq(o.timestamps, false, "timestamps are opt-in");
 
     mcrx_ctx *ctx = NULL;
     cr_assert_eq(mcrx_ctx_new(&ctx, NULL), MCRX_OK);
     mcrx_ctx_options got;
     memset(&got, 0, sizeof got);
     mcrx_ctx_get_options(ctx, &got);
-    cr_expect_eq(got.max_payload, 2048u);
+    cr_expect_eq(got.max_payload, 9216u);
     cr_expect_eq(got.max_batch, 256u);
     cr_expect_eq(got.turn_budget, 64u);
     cr_expect_eq(got.rcvbuf_bytes, 4u << 20);
-    cr_expect_eq(got.sub_ring_size, 256u);
+    cr_expect_eq(got.sub_ring_size, 64u);
     cr_expect(mcrx_backend_compiled(mcrx_ctx_backend(ctx)),
               "default context runs a backend that is not compiled: %s",
               mcrx_backend_name(mcrx_ctx_backend(ctx)));
@@ -793,4 +815,22 @@ Test(validation, explicit_backends)
     cr_expect(rc == MCRX_E_BAD_OPTION || rc == MCRX_E_BACKEND_UNAVAILABLE,
               "backend 42: %s", mcrx_status_name(rc));
     cr_expect_eq(ctx, (mcrx_ctx *)&ctx_sentinel);
+}
+
+/* NULL context: MCRX_E_INVALID_ARG everywhere, as the header promises
+ * (join/leave/remove/take returned MCRX_E_NOT_FOUND before). */
+Test(validation, null_context_is_invalid_arg)
+{
+    mcrx_sub *sub = NULL;
+    cr_expect_eq(mcrx_ctx_join(NULL, 1), MCRX_E_INVALID_ARG);
+    cr_expect_eq(mcrx_ctx_leave(NULL, 1), MCRX_E_INVALID_ARG);
+    cr_expect_eq(mcrx_ctx_remove(NULL, 1), MCRX_E_INVALID_ARG);
+    cr_expect_eq(mcrx_ctx_take(NULL, 1, &sub), MCRX_E_INVALID_ARG);
+    cr_expect_null(sub);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    cr_expect_eq(mcrx_ctx_take(ctx, 1, NULL), MCRX_E_INVALID_ARG);
+    cr_expect_eq(mcrx_ctx_take(ctx, 1, &sub), MCRX_E_NOT_FOUND);
+    cr_expect_eq(mcrx_ctx_add_with_socket(ctx, NULL, MCRX_INVALID_SOCKET, NULL),
+                 MCRX_E_INVALID_ARG);
+    mcrx_ctx_free(ctx);
 }

@@ -265,10 +265,11 @@ static void compiled_list(char *buf, size_t len)
     }
 }
 
-mcrx_ctx *tool_ctx_create(uint32_t max_payload)
+mcrx_ctx *tool_ctx_create(uint32_t max_payload, bool timestamps)
 {
     mcrx_ctx_options opts;
     mcrx_ctx_options_init(&opts);
+    opts.timestamps = timestamps;
     if (max_payload)
         opts.max_payload = max_payload;
 
@@ -301,9 +302,14 @@ mcrx_ctx *tool_ctx_create(uint32_t max_payload)
         tool_report_status("cannot create context", st);
         exit(TOOL_EXIT_FAIL);
     }
-    if (mcrx_ctx_backend_fell_back(ctx))
-        tool_err("note: preferred backend unavailable here, using %s",
+    if (mcrx_ctx_backend_fell_back(ctx)) {
+        int os_error = 0;
+        int why = mcrx_ctx_fallback_reason(ctx, &os_error);
+        tool_err("note: preferred backend unavailable here (%s%s%s%s), using %s",
+                 mcrx_strerror(why), os_error ? ": " : "",
+                 os_error ? strerror(os_error) : "", "",
                  mcrx_backend_name(mcrx_ctx_backend(ctx)));
+    }
     return ctx;
 }
 

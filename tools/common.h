@@ -98,7 +98,7 @@ void tool_report_status(const char *what, int status);
 /* Create a context with the backend named by $MCRX_BACKEND (unset, empty or
  * "default": the build's default). Exits 3 when that backend is unknown,
  * not compiled in or cannot run; exits 1 on other failures. */
-mcrx_ctx *tool_ctx_create(uint32_t max_payload);
+mcrx_ctx *tool_ctx_create(uint32_t max_payload, bool timestamps);
 
 /* ---- time ------------------------------------------------------------ */
 

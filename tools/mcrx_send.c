@@ -174,6 +174,12 @@ struct out_if {
     unsigned ifindex;   /* by index (IPv4 ip_mreqn.imr_ifindex, IPv6) */
 };
 
+static bool addr_unspecified(const struct addr *a)
+{
+    return a->family == AF_INET ? a->v4.s_addr == htonl(INADDR_ANY)
+                                : IN6_IS_ADDR_UNSPECIFIED(&a->v6);
+}
+
 static void resolve_interface(const char *text, int family, struct out_if *o)
 {
     struct addr ad;
@@ -184,6 +190,8 @@ static void resolve_interface(const char *text, int family, struct out_if *o)
         return;
     }
     if (parse_addr(text, &ad)) {
+        if (addr_unspecified(&ad))
+            return; /* 0.0.0.0 or ::: no interface, as in the crate */
         if (ad.family != family)
             tool_usage_error("interface '%s' is not an %s address", text,
                              family == AF_INET ? "IPv4" : "IPv6");
@@ -276,7 +284,8 @@ static int setup_socket(const struct send_args *a, const struct addr *grp,
     }
     if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
         char what[128];
-        snprintf(what, sizeof what, "bind to %s", a->source_addr ? a->source_addr : "wildcard");
+        snprintf(what, sizeof what, "bind to %s",
+                 a->source_addr ? a->source_addr : src ? a->interface : "wildcard");
         fail_errno(what);
         close(fd);
         return -1;
@@ -343,6 +352,16 @@ int main(int argc, char **argv)
                              a.source_addr, a.group);
     }
 
+    /* As in the crate: an address given as INTERFACE is also the address
+     * the socket binds to, so SSM receivers see it as the source. */
+    struct addr ifaddr;
+    bool bind_src = a.source_addr != NULL;
+    if (!bind_src && a.interface && parse_addr(a.interface, &ifaddr) &&
+        ifaddr.family == grp.family && !addr_unspecified(&ifaddr)) {
+        src = ifaddr;
+        bind_src = true;
+    }
+
     struct out_if oif;
     memset(&oif, 0, sizeof oif);
     if (a.interface && *a.interface) {
@@ -385,7 +404,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int fd = setup_socket(&a, &grp, &oif, a.source_addr ? &src : NULL);
+    int fd = setup_socket(&a, &grp, &oif, bind_src ? &src : NULL);
     if (fd < 0) {
         free(payload);
         return TOOL_EXIT_FAIL;

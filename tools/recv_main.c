@@ -33,7 +33,7 @@ static const char recv_usage_fmt[] =
     "  --stats            once a second: [stats] pkts/s=.. Mbit/s=.. drops=..\n"
     "                     (drops = kernel drops + datagrams filtered out by\n"
     "                     the library, cumulative)\n"
-    "  --max-payload B    bytes kept per datagram (1..65535, default 2048)\n"
+    "  --max-payload B    bytes kept per datagram (1..65535, default 9216)\n"
     "  -h, --help         this text\n"
     "Environment:\n"
     "  MCRX_BACKEND=recvmmsg|iouring|default   receive backend (exit 3 when\n"
@@ -222,7 +222,7 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
     parse_recv_args(argc, argv, &a);
     install_signals();
 
-    mcrx_ctx *ctx = tool_ctx_create(a.max_payload);
+    mcrx_ctx *ctx = tool_ctx_create(a.max_payload, meta); /* meta shows timestamps */
     mcrx_ctx_options opts;
     mcrx_ctx_get_options(ctx, &opts);
     size_t max = opts.max_batch ? opts.max_batch : 256;

@@ -14,8 +14,11 @@
  *   mcrx_status. Receive functions return a packet count (>= 0) or a
  *   negative status. "No packet right now" is 0, never an error.
  * - When a function fails with an OS-class status (see
- *   mcrx_status_is_os_error()), errno holds the operating system's error
- *   code on return, untouched by the library's clean-up.
+ *   mcrx_status_is_os_error()), mcrx_last_os_error() returns the operating
+ *   system's error code (errno on POSIX, WSAGetLastError() on Windows),
+ *   captured where the OS call failed, so later calls of the library's
+ *   clean-up or of other subscriptions cannot overwrite it. On POSIX errno
+ *   is set to the same value on return.
  * - A failed call leaves every object exactly as it was before the call.
  *
  * Threading
@@ -40,8 +43,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef _WIN32
+#include <winsock2.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* MCRX_API marks the public functions: the only symbols the library
+ * exports (it is built with hidden visibility by default). On Windows it
+ * is __declspec(dllexport) while building the DLL, dllimport for users of
+ * the DLL; define MCRX_STATIC before including this header when linking
+ * the static library there. */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(MCRX_BUILDING_LIBRARY)
+#    define MCRX_API __declspec(dllexport)
+#  elif defined(MCRX_STATIC)
+#    define MCRX_API
+#  else
+#    define MCRX_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define MCRX_API __attribute__((visibility("default")))
+#else
+#  define MCRX_API
+#endif
+
+/* A socket: a file descriptor on POSIX systems, a SOCKET on Windows. */
+#ifdef _WIN32
+typedef SOCKET mcrx_socket_t;
+#define MCRX_INVALID_SOCKET INVALID_SOCKET
+#else
+typedef int mcrx_socket_t;
+#define MCRX_INVALID_SOCKET (-1)
+#endif
+
+/* A context's wait object (see mcrx_ctx_fd()): a file descriptor on POSIX
+ * systems (poll/epoll/kqueue/select it for readability), a HANDLE on
+ * Windows (WaitForSingleObject / WaitForMultipleObjects it). */
+#ifdef _WIN32
+typedef void *mcrx_wait_handle_t; /* HANDLE */
+#else
+typedef int mcrx_wait_handle_t;
 #endif
 
 #define MCRX_VERSION_MAJOR 0
@@ -62,7 +106,7 @@ typedef enum mcrx_status {
     MCRX_E_SOURCE_MULTICAST = -4,     /* SSM source is a multicast address */
     MCRX_E_SOURCE_UNSPECIFIED = -5,   /* SSM source is 0.0.0.0 or :: */
     MCRX_E_SOURCE_BROADCAST = -6,     /* SSM source is 255.255.255.255 */
-    MCRX_E_FAMILY_MISMATCH = -7,      /* group, source, interface differ */
+    MCRX_E_SOURCE_FAMILY_MISMATCH = -7, /* SSM source family != group's */
     MCRX_E_SSM_GROUP_V4_RANGE = -8,   /* IPv4 SSM group outside 232/8 */
     MCRX_E_ASM_ON_SSM_GROUP = -9,     /* SSM-range group without a source */
     MCRX_E_SSM_GROUP_V6_RANGE = -10,  /* IPv6 SSM group outside ff3x::/32 */
@@ -73,12 +117,15 @@ typedef enum mcrx_status {
     MCRX_E_UNKNOWN_INTERFACE = -15,   /* no such interface / no address */
     MCRX_E_BAD_OPTION = -16,          /* context option out of range */
     MCRX_E_FAMILY_UNSPEC = -17,       /* group has no address family */
+    MCRX_E_INTERFACE_FAMILY_MISMATCH = -18, /* interface family != group's */
 
     /* Object state. */
     MCRX_E_NOT_FOUND = -20,           /* no subscription with that id */
     MCRX_E_NOT_JOINED = -21,          /* leave/receive on a bound sub */
     MCRX_E_ALREADY_JOINED = -22,      /* join on a joined sub */
     MCRX_E_OWNED_BY_CONTEXT = -23,    /* needs an extracted subscription */
+    MCRX_E_INTERRUPTED = -24,         /* a blocking wait was interrupted by
+                                         a signal (EINTR): not a timeout */
 
     /* Operating system failures: errno holds the OS error. */
     MCRX_E_SOCKET_CREATE = -30,
@@ -89,21 +136,22 @@ typedef enum mcrx_status {
     MCRX_E_SOCKET_PORT = -35,         /* caller socket: wrong/unbound port */
     MCRX_E_JOIN = -36,
     MCRX_E_LEAVE = -37,
-    MCRX_E_SSM_UNSUPPORTED = -38,
-    MCRX_E_V6_SSM_NEEDS_INTERFACE = -39,
     MCRX_E_RECV = -40,
     MCRX_E_WAIT = -41,
     MCRX_E_NO_MEMORY = -42,
-    MCRX_E_BACKEND_UNAVAILABLE = -43, /* backend not built or not usable */
-    MCRX_E_METADATA_UNAVAILABLE = -44
+    MCRX_E_BACKEND_UNAVAILABLE = -43  /* backend not built or not usable */
 } mcrx_status;
 
 /* Human-readable message for a status; never NULL. Static storage. */
-const char *mcrx_strerror(int status);
+MCRX_API const char *mcrx_strerror(int status);
 /* Symbolic name ("MCRX_E_PORT_ZERO"); never NULL. Static storage. */
-const char *mcrx_status_name(int status);
-/* True when errno carries the OS error for this status. */
-bool mcrx_status_is_os_error(int status);
+MCRX_API const char *mcrx_status_name(int status);
+/* True when mcrx_last_os_error() carries the OS error for this status. */
+MCRX_API bool mcrx_status_is_os_error(int status);
+/* The OS error code (errno / WSAGetLastError()) of the last call on this
+ * thread that failed with an OS-class status; 0 if none did yet. Like
+ * errno it is not reset by successful calls. Thread-local. */
+MCRX_API int mcrx_last_os_error(void);
 
 /* ------------------------------------------------------------------ */
 /* Addresses                                                           */
@@ -123,14 +171,14 @@ typedef struct mcrx_ip {
 /* Parse "239.1.2.3", "ff3e::8000:1234" or "fe80::1%7" (numeric zone only;
  * interface names are resolved by mcrx_config_parse()). Returns MCRX_OK or
  * MCRX_E_BAD_ADDRESS; *out untouched on failure. */
-int mcrx_ip_parse(mcrx_ip *out, const char *text);
+MCRX_API int mcrx_ip_parse(mcrx_ip *out, const char *text);
 /* Format into buf (at least MCRX_IP_STRLEN bytes advised). Returns MCRX_OK
  * or MCRX_E_INVALID_ARG when buf is too small or ip has no family. */
-int mcrx_ip_format(const mcrx_ip *ip, char *buf, size_t buflen);
+MCRX_API int mcrx_ip_format(const mcrx_ip *ip, char *buf, size_t buflen);
 /* Build an IPv4 address a.b.c.d. */
-mcrx_ip mcrx_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
+MCRX_API mcrx_ip mcrx_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
 /* Same family and bytes (scope ignored). */
-bool mcrx_ip_equal(const mcrx_ip *a, const mcrx_ip *b);
+MCRX_API bool mcrx_ip_equal(const mcrx_ip *a, const mcrx_ip *b);
 
 /* ------------------------------------------------------------------ */
 /* Subscription configuration (a plain value; copy it freely)          */
@@ -146,8 +194,8 @@ typedef struct mcrx_config {
 } mcrx_config;
 
 /* Fill cfg for ASM (any source) / SSM. They do not validate. */
-void mcrx_config_asm(mcrx_config *cfg, const mcrx_ip *group, uint16_t port);
-void mcrx_config_ssm(mcrx_config *cfg, const mcrx_ip *group,
+MCRX_API void mcrx_config_asm(mcrx_config *cfg, const mcrx_ip *group, uint16_t port);
+MCRX_API void mcrx_config_ssm(mcrx_config *cfg, const mcrx_ip *group,
                      const mcrx_ip *source, uint16_t port);
 
 /* Build and validate a config from text. source and interface may be NULL
@@ -155,12 +203,12 @@ void mcrx_config_ssm(mcrx_config *cfg, const mcrx_ip *group,
  * a zone ("fe80::1%eth0", "fe80::1%7"), an interface name ("eth0") or an
  * index ("7"). For IPv4 groups a name or index is resolved to that
  * interface's first IPv4 address. On failure *out is untouched. */
-int mcrx_config_parse(mcrx_config *out, const char *group, uint16_t port,
+MCRX_API int mcrx_config_parse(mcrx_config *out, const char *group, uint16_t port,
                       const char *source, const char *interface);
 
 /* Check every rule (see docs/usage.md for the order). MCRX_OK or the status
  * of the first rule broken. Duplicates are checked by mcrx_ctx_add(). */
-int mcrx_config_validate(const mcrx_config *cfg);
+MCRX_API int mcrx_config_validate(const mcrx_config *cfg);
 
 /* ------------------------------------------------------------------ */
 /* Context                                                             */
@@ -179,25 +227,31 @@ typedef enum mcrx_backend_kind {
 
 typedef struct mcrx_ctx_options {
     mcrx_backend_kind backend; /* default MCRX_BACKEND_DEFAULT */
-    uint32_t max_payload;   /* bytes per datagram slot; default 2048,
-                               1..65535. Longer datagrams are delivered
-                               cut with MCRX_PKT_TRUNCATED set. */
+    uint32_t max_payload;   /* payload bytes per datagram slot; default
+                               9216 (whole jumbo-frame datagrams),
+                               1..65535. Longer datagrams are delivered cut
+                               with MCRX_PKT_TRUNCATED and their real
+                               length (never silently). 65535 receives any
+                               UDP datagram whole: see docs/usage.md
+                               "Payload size and memory". */
     uint32_t max_batch;     /* receive slots = most packets one receive call
                                returns; default 256, 1..4096 */
     uint32_t turn_budget;   /* datagrams one subscription may read per
                                scheduling turn; default 64, 1..4096 */
     uint32_t rcvbuf_bytes;  /* SO_RCVBUF request per socket; default 4 MiB;
                                0 = keep the kernel default */
-    uint32_t sub_ring_size; /* completion backends: buffers per
-                               subscription, power of two; default 256 */
+    uint32_t sub_ring_size; /* completion backends: receive buffers of
+                               max_payload bytes per joined subscription,
+                               power of two, 1..32768; default 64 (about
+                               600 KiB per subscription with the default
+                               max_payload) */
     bool timestamps;        /* kernel receive timestamps (SO_TIMESTAMPNS)
-                               in the metadata; default true. Costs the
-                               kernel ~0.1 us per datagram (bench/README.md):
-                               turn off for the highest packet rates. */
+                               in the metadata; default false (they cost
+                               ~8 % of the drain rate: bench/README.md) */
 } mcrx_ctx_options;
 
 /* Fill opts with the defaults above. */
-void mcrx_ctx_options_init(mcrx_ctx_options *opts);
+MCRX_API void mcrx_ctx_options_init(mcrx_ctx_options *opts);
 
 /* Create a context. opts may be NULL (defaults). On success *out is a new
  * context the caller frees with mcrx_ctx_free(). With MCRX_BACKEND_DEFAULT
@@ -205,47 +259,52 @@ void mcrx_ctx_options_init(mcrx_ctx_options *opts);
  * next one (see mcrx_ctx_backend_fell_back()). An explicit backend that
  * cannot run fails with MCRX_E_BACKEND_UNAVAILABLE. Environment variable
  * MCRX_BACKEND is NOT read here (tools do that; see mcrx_backend_parse()). */
-int mcrx_ctx_new(mcrx_ctx **out, const mcrx_ctx_options *opts);
+MCRX_API int mcrx_ctx_new(mcrx_ctx **out, const mcrx_ctx_options *opts);
 
 /* Free a context: every subscription it still owns is left (if joined)
  * and its socket closed. Extracted subscriptions are not affected.
  * NULL is a no-op. */
-void mcrx_ctx_free(mcrx_ctx *ctx);
+MCRX_API void mcrx_ctx_free(mcrx_ctx *ctx);
 
 /* Active backend of this context. */
-mcrx_backend_kind mcrx_ctx_backend(const mcrx_ctx *ctx);
+MCRX_API mcrx_backend_kind mcrx_ctx_backend(const mcrx_ctx *ctx);
 /* "recvmmsg", "io_uring", ... for a kind; "unknown" otherwise. */
-const char *mcrx_backend_name(mcrx_backend_kind kind);
+MCRX_API const char *mcrx_backend_name(mcrx_backend_kind kind);
 /* Parse "recvmmsg" / "iouring" / "io_uring" / "default". MCRX_OK or
  * MCRX_E_BACKEND_UNAVAILABLE (unknown name or not compiled in). */
-int mcrx_backend_parse(const char *name, mcrx_backend_kind *out);
+MCRX_API int mcrx_backend_parse(const char *name, mcrx_backend_kind *out);
 /* Whether a backend is compiled into this build. */
-bool mcrx_backend_compiled(mcrx_backend_kind kind);
+MCRX_API bool mcrx_backend_compiled(mcrx_backend_kind kind);
 /* True when MCRX_BACKEND_DEFAULT was asked and the preferred backend could
- * not run, so another one was used. */
-bool mcrx_ctx_backend_fell_back(const mcrx_ctx *ctx);
+ * not be set up (any failure: not supported, no memory, memlock limits,
+ * eventfd registration), so the next one was used. */
+MCRX_API bool mcrx_ctx_backend_fell_back(const mcrx_ctx *ctx);
+/* Why the preferred backend could not be set up: its status (MCRX_OK when
+ * there was no fallback); *os_error (may be NULL) gets its OS error code. */
+MCRX_API int mcrx_ctx_fallback_reason(const mcrx_ctx *ctx, int *os_error);
 /* The options the context runs with (defaults filled in). */
-void mcrx_ctx_get_options(const mcrx_ctx *ctx, mcrx_ctx_options *out);
+MCRX_API void mcrx_ctx_get_options(const mcrx_ctx *ctx, mcrx_ctx_options *out);
 
-size_t mcrx_ctx_count(const mcrx_ctx *ctx);
-bool mcrx_ctx_contains(const mcrx_ctx *ctx, uint64_t id);
+MCRX_API size_t mcrx_ctx_count(const mcrx_ctx *ctx);
+MCRX_API bool mcrx_ctx_contains(const mcrx_ctx *ctx, uint64_t id);
 /* Copy up to max ids (ascending) into ids; returns how many exist in all
  * (may be > max: call again with a bigger array). */
-size_t mcrx_ctx_list(const mcrx_ctx *ctx, uint64_t *ids, size_t max);
+MCRX_API size_t mcrx_ctx_list(const mcrx_ctx *ctx, uint64_t *ids, size_t max);
 
 /* Validate cfg, open a UDP socket (see docs/usage.md for every option set),
  * bind it to the wildcard address and cfg->dst_port, and add it in state
  * BOUND. Ids start at 1 and are never reused by a context. The context owns
  * the socket. */
-int mcrx_ctx_add(mcrx_ctx *ctx, const mcrx_config *cfg, uint64_t *id_out);
+MCRX_API int mcrx_ctx_add(mcrx_ctx *ctx, const mcrx_config *cfg, uint64_t *id_out);
 
 /* Like mcrx_ctx_add() with a socket the caller created and bound. The
- * socket must be UDP, of cfg's family, bound to cfg->dst_port. The library
+ * socket must be UDP, of cfg's family, bound to cfg->dst_port
+ * (MCRX_INVALID_SOCKET: MCRX_E_INVALID_ARG). The library
  * sets its receive options (pktinfo, non-blocking, ...). On success the
  * context owns fd (it closes it); on failure the caller still owns it (if
  * the failure came after the checks, some receive options may be set). */
-int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd,
-                             uint64_t *id_out);
+MCRX_API int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg,
+                                      mcrx_socket_t sock, uint64_t *id_out);
 
 /* Join / leave the subscription's (source, group). Join on a joined sub is
  * MCRX_E_ALREADY_JOINED, leave on a bound one MCRX_E_NOT_JOINED; neither
@@ -253,28 +312,32 @@ int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd,
  * still in the socket's kernel queue stay there: a later join delivers
  * them; remove closes the socket and them with it. Datagrams the library
  * had already read for the sub are counted in stats.discarded. */
-int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id);
-int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id);
+MCRX_API int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id);
+MCRX_API int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id);
 
 /* Remove and free a subscription: leaves the group if joined, closes the
  * socket (and with it whatever the kernel still queued for it). */
-int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id);
+MCRX_API int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id);
 
 /* Borrow a subscription; NULL if none. The context keeps ownership: the
  * pointer is valid until that subscription is removed or taken, or the
  * context is freed. Do not mcrx_sub_free() it. */
-mcrx_sub *mcrx_ctx_get(mcrx_ctx *ctx, uint64_t id);
+MCRX_API mcrx_sub *mcrx_ctx_get(mcrx_ctx *ctx, uint64_t id);
 
 /* Extract a subscription. It keeps its id, socket and state (a joined sub
  * stays joined and keeps receiving through mcrx_sub_try_recv()), and gets a
  * small receiver of its own, so it may move to another thread. The caller
  * owns *out and frees it with mcrx_sub_free() or mcrx_sub_into_parts().
- * Its receiver always uses a backend whose socket readability is
- * meaningful (recvmmsg on Linux), so mcrx_sub_fd() can go into any event
- * loop. Datagrams the context had read ahead for it move along with it;
- * those still inside a completion backend (io_uring) are counted in its
- * stats.discarded. */
-int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out);
+ * Its receiver always uses a readiness backend, whose socket readability
+ * is meaningful (recvmmsg on Linux), so mcrx_sub_fd() can go into any
+ * event loop; this is also what take means on a completion backend
+ * (io_uring, IOCP): the socket's outstanding receives there are cancelled
+ * and completed first. Datagrams the context had already read for it (read
+ * ahead for a turn, or completed into a completion backend's buffers) move
+ * along with it and are delivered first; only datagrams that complete
+ * while the cancellation runs are counted in stats.discarded. On failure
+ * nothing changed. */
+MCRX_API int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out);
 
 /* ------------------------------------------------------------------ */
 /* Receiving                                                           */
@@ -319,8 +382,8 @@ typedef struct mcrx_metadata {
 /* Receive one packet from any joined subscription, fairly (deficit round
  * robin over ready subscriptions). Returns 1 (packet in *out), 0 (nothing
  * ready) or a negative status. */
-int mcrx_ctx_try_recv_any(mcrx_ctx *ctx, mcrx_packet *out);
-int mcrx_ctx_try_recv_any_meta(mcrx_ctx *ctx, mcrx_packet *out,
+MCRX_API int mcrx_ctx_try_recv_any(mcrx_ctx *ctx, mcrx_packet *out);
+MCRX_API int mcrx_ctx_try_recv_any_meta(mcrx_ctx *ctx, mcrx_packet *out,
                                mcrx_metadata *meta);
 
 /* Fill out[0..max) with packets from all ready subscriptions. Each
@@ -330,22 +393,31 @@ int mcrx_ctx_try_recv_any_meta(mcrx_ctx *ctx, mcrx_packet *out,
  * delivered only when handed out). At most options.max_batch packets per
  * call. Returns the count (0 = nothing ready) or a negative status (only
  * when nothing was delivered). meta may be NULL in the _meta variant. */
-int mcrx_ctx_recv_batch(mcrx_ctx *ctx, mcrx_packet *out, size_t max);
-int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
+MCRX_API int mcrx_ctx_recv_batch(mcrx_ctx *ctx, mcrx_packet *out, size_t max);
+MCRX_API int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
                              mcrx_metadata *meta, size_t max);
 
-/* A file descriptor that polls readable while any joined subscription of
- * the context may have data (an epoll fd, or an eventfd for io_uring).
- * Owned by the context: do not close or read it. */
-int mcrx_ctx_fd(const mcrx_ctx *ctx);
+/* The context's wait object, for the caller's own event loop: a file
+ * descriptor on POSIX (an epoll fd for recvmmsg, an eventfd for io_uring)
+ * that polls readable while the context has, or may have, something for a
+ * receive call: datagrams in a joined subscription's socket or in the
+ * library's buffers, or buffers to re-post. Every receive call (try_recv*,
+ * recv_batch*, wait, and mcrx_sub_try_recv* on a borrowed subscription)
+ * brings it up to date before it returns. The rule for a loop: on each
+ * wake-up, receive until a call returns fewer packets than asked (0 for
+ * one-packet calls). A wake-up may be spurious (the first call returns 0);
+ * it is not repeated while the context is idle. Owned by the context: do
+ * not close, read or write it. */
+MCRX_API mcrx_wait_handle_t mcrx_ctx_fd(const mcrx_ctx *ctx);
 
 /* Block until a joined subscription has data or timeout_ms passes (-1:
  * forever, 0: just check). Returns 1 (data ready), 0 (timeout) or a
- * negative status. A subscription counts as ready until a read of it comes
+ * negative status: MCRX_E_INTERRUPTED when a signal interrupted the wait
+ * (never reported as a timeout). A subscription counts as ready until a read of it comes
  * back short, so 1 may be returned once more after the last datagram was
  * taken (the next receive then returns 0). Invalidates packet views like a
  * receive call. */
-int mcrx_ctx_wait(mcrx_ctx *ctx, int timeout_ms);
+MCRX_API int mcrx_ctx_wait(mcrx_ctx *ctx, int timeout_ms);
 
 /* ------------------------------------------------------------------ */
 /* Subscriptions                                                       */
@@ -376,49 +448,49 @@ typedef struct mcrx_sub_stats {
     uint64_t leaves;
 } mcrx_sub_stats;
 
-uint64_t mcrx_sub_id(const mcrx_sub *sub);
+MCRX_API uint64_t mcrx_sub_id(const mcrx_sub *sub);
 /* The config the subscription was added with (owned by the sub). */
-const mcrx_config *mcrx_sub_config(const mcrx_sub *sub);
-mcrx_sub_state mcrx_sub_get_state(const mcrx_sub *sub);
+MCRX_API const mcrx_config *mcrx_sub_config(const mcrx_sub *sub);
+MCRX_API mcrx_sub_state mcrx_sub_get_state(const mcrx_sub *sub);
 /* The socket; borrowed: do not close it, and do not read from it while the
  * library receives on it (that would take datagrams out of the accounting).*/
-int mcrx_sub_fd(const mcrx_sub *sub);
+MCRX_API mcrx_socket_t mcrx_sub_fd(const mcrx_sub *sub);
 /* The socket's bound address and port. */
-int mcrx_sub_local_addr(const mcrx_sub *sub, mcrx_ip *addr, uint16_t *port);
+MCRX_API int mcrx_sub_local_addr(const mcrx_sub *sub, mcrx_ip *addr, uint16_t *port);
 /* Receive buffer the kernel granted (getsockopt SO_RCVBUF: the kernel
  * doubles requests and clamps them to net.core.rmem_max unless forced). */
-uint32_t mcrx_sub_rcvbuf(const mcrx_sub *sub);
+MCRX_API uint32_t mcrx_sub_rcvbuf(const mcrx_sub *sub);
 /* Counters; kernel_drops is refreshed from the socket (SO_MEMINFO) too, so
  * drops are known even when no later datagram carried SO_RXQ_OVFL. */
-int mcrx_sub_get_stats(const mcrx_sub *sub, mcrx_sub_stats *out);
+MCRX_API int mcrx_sub_get_stats(const mcrx_sub *sub, mcrx_sub_stats *out);
 
 /* Join / leave; same rules as mcrx_ctx_join() / mcrx_ctx_leave(). */
-int mcrx_sub_join(mcrx_sub *sub);
-int mcrx_sub_leave(mcrx_sub *sub);
+MCRX_API int mcrx_sub_join(mcrx_sub *sub);
+MCRX_API int mcrx_sub_leave(mcrx_sub *sub);
 
 /* Receive one packet of this subscription only. 1 / 0 / negative status;
  * MCRX_E_NOT_JOINED when not joined. On a borrowed sub this is a receive
  * call on its context (views of the previous call expire). */
-int mcrx_sub_try_recv(mcrx_sub *sub, mcrx_packet *out);
-int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out,
+MCRX_API int mcrx_sub_try_recv(mcrx_sub *sub, mcrx_packet *out);
+MCRX_API int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out,
                            mcrx_metadata *meta);
 
 /* Free an extracted subscription: leave if joined, close the socket.
  * MCRX_E_OWNED_BY_CONTEXT (and nothing done) for a borrowed one. NULL is
  * MCRX_OK. */
-int mcrx_sub_free(mcrx_sub *sub);
+MCRX_API int mcrx_sub_free(mcrx_sub *sub);
 
 typedef struct mcrx_sub_parts {
     uint64_t id;
     mcrx_config config;
-    int fd;                 /* now owned by the caller: close it yourself */
+    mcrx_socket_t fd;       /* now owned by the caller: close it yourself */
     mcrx_sub_state state;   /* JOINED: the membership stays on fd */
 } mcrx_sub_parts;
 
 /* Dismantle an extracted subscription: hand its socket (still joined if
  * it was) and config to the caller, and free the rest. On success sub is
  * gone. MCRX_E_OWNED_BY_CONTEXT for a borrowed one. */
-int mcrx_sub_into_parts(mcrx_sub *sub, mcrx_sub_parts *out);
+MCRX_API int mcrx_sub_into_parts(mcrx_sub *sub, mcrx_sub_parts *out);
 
 #ifdef __cplusplus
 }

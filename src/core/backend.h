@@ -1,5 +1,5 @@
 /*
- * The receive-backend operations table (internal).
+ * The receive-backend operations table, contract v2 (internal).
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Each backend lives in one folder under src/backend/ and exports exactly
@@ -7,26 +7,51 @@
  * capability flags, never on the OS or the backend's name (the nginx
  * event-module pattern). The core's registry (registry.c) alone picks one.
  *
- * The table fits both kinds of backend:
- * - readiness-based (recvmmsg): poll() asks the kernel which sockets are
- *   readable; recv() makes the read syscall into the backend's slots.
- * - completion-based (io_uring, IOCP): the kernel fills the backend's
- *   buffers ahead of time; poll() harvests completions and reports the
+ * The table fits every model:
+ * - readiness (recvmmsg/epoll, kqueue): poll() asks the kernel which
+ *   sockets are readable; recv() makes the read syscall into the backend's
+ *   slots.
+ * - completion (io_uring, IOCP): the kernel fills the backend's buffers
+ *   ahead of time; poll() harvests completions and reports the
  *   subscriptions that have some; recv() hands out what was harvested.
  * Either way the core sees the same thing: a set of ready subscriptions and
  * per-subscription batches of parsed datagrams (struct mcrx_rx) that are
  * views into backend memory.
  *
- * Records are numbered in the order recv() hands them out, from 0 at
- * create() (every backend counts the same way). begin_call(keep_from)
- * releases the records numbered below keep_from; those from keep_from on
- * stay valid. The core keeps the records it read ahead for a turn but has
- * not delivered yet, and never has more than max_batch records
- * outstanding, so a backend needs max_batch slots per instance at most.
+ * One receive call of the core (recv_batch, try_recv, a borrowed sub's
+ * try_recv, wait) runs:
+ *
+ *     release(keep_from)  views of earlier calls expire
+ *     poll() / recv() ... as often as the call needs
+ *     service(hold)       re-post, re-arm, submit; settle the wait object
+ *
+ * and detach() is followed by service() too. So re-posting buffers and
+ * re-arming receives never waits for the application's *next* call: it
+ * happens before the current one returns. Records are numbered in the
+ * order recv() hands them out, from 0 at create() (every backend counts the
+ * same way); release(keep_from) releases the records numbered below
+ * keep_from, those from keep_from on stay valid (the core's read-ahead).
+ * The core never has more than max_batch records outstanding, so a backend
+ * needs max_batch slots per instance at most.
+ *
+ * The wait object (wait_handle()) must be signalled after service() while
+ *   - a joined sub has data the backend knows of (harvested completions,
+ *     or a readable socket for readiness backends), or
+ *   - hold is true (the core holds records it read ahead and has not
+ *     delivered), or
+ *   - the backend "needs service": some attached sub could not be re-armed
+ *     (its buffers are all out as views), so only the next call can make
+ *     progress;
+ * and it should not be signalled otherwise (at most one spurious wake-up
+ * after the last datagram). That is the promise of mcrx_ctx_fd().
+ *
+ * Errors: an op that fails with an OS-class status records the OS error
+ * with mcrx_os_error_capture() (platform.h) at the failing call.
  */
 #ifndef MCRX_CORE_BACKEND_H
 #define MCRX_CORE_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mcrx/mcrx.h"
@@ -54,19 +79,20 @@ struct mcrx_rx {
     int64_t ts_ns;
 };
 
-/* Capability flags (struct mcrx_backend_ops.caps). */
+/* Capability flags (struct mcrx_backend_ops.caps). Each one is asked by
+ * generic code; a flag nothing asks does not exist. */
 enum {
-    /* recv() performs the read syscall itself (readiness model). */
-    MCRX_CAP_READINESS = 1u << 0,
-    /* datagrams land in backend buffers before recv() (completion model);
-     * such a backend may hold datagrams read but not yet delivered. */
-    MCRX_CAP_COMPLETION = 1u << 1,
-    /* one syscall moves many datagrams. */
-    MCRX_CAP_BATCH = 1u << 2,
-    /* the socket fd's own readability tells whether data is pending, so a
-     * caller's event loop may watch mcrx_sub_fd(); extracted subscriptions
-     * are given a receiver of a backend with this flag. */
-    MCRX_CAP_SOCKET_READY = 1u << 3
+    /* The socket's own readability tells whether data is pending, so a
+     * caller's event loop may watch mcrx_sub_fd(): the registry gives
+     * extracted subscriptions a receiver of such a backend (take). */
+    MCRX_CAP_SOCKET_READY = 1u << 0,
+    /* The backend reads ahead (completion model): datagrams sit in its
+     * buffers before recv() hands them out; held() counts them, and take
+     * moves them along instead of discarding them. */
+    MCRX_CAP_READ_AHEAD = 1u << 1,
+    /* service() has work to do (re-post buffers, re-arm requests, settle
+     * an eventfd); the core skips the call for backends without it. */
+    MCRX_CAP_SERVICE = 1u << 2
 };
 
 /* Parameters a backend instance is created with (from mcrx_ctx_options). */
@@ -85,39 +111,51 @@ struct mcrx_backend_ops {
     mcrx_backend_kind kind;
     unsigned caps;          /* MCRX_CAP_* */
 
-    /* Create an instance. MCRX_E_BACKEND_UNAVAILABLE when the running
-     * kernel cannot support it (the registry then may fall back). */
+    /* Create an instance. Any failure is a status (the registry falls back
+     * to the next backend for MCRX_BACKEND_DEFAULT, whatever the reason). */
     int (*create)(struct mcrx_backend **out,
                   const struct mcrx_backend_params *params);
     /* Destroy an instance; every sub has been detached before. */
     void (*destroy)(struct mcrx_backend *b);
-    /* fd that polls readable while some attached sub may have data. */
-    int (*wait_fd)(const struct mcrx_backend *b);
+    /* The wait object; see "The wait object" above. */
+    mcrx_wait_handle_t (*wait_handle)(const struct mcrx_backend *b);
 
     /* Start receiving on a joined socket. cookie is returned by poll(). */
-    int (*attach)(struct mcrx_backend *b, int fd, struct mcrx_sub *cookie,
-                  struct mcrx_backend_sub **out);
+    int (*attach)(struct mcrx_backend *b, mcrx_socket_t sock,
+                  struct mcrx_sub *cookie, struct mcrx_backend_sub **out);
     /* Stop receiving. On return the kernel no longer touches the sub's
-     * buffers and no datagram of it remains in the backend; the number of
-     * datagrams read but never handed out is returned (the core counts
-     * them as discarded). The socket stays open (the core owns it). */
+     * buffers (outstanding receives are cancelled and completed) and no
+     * datagram of it remains in the backend; the number of datagrams read
+     * but never handed out is returned (the core counts them as discarded;
+     * take empties held() first). The socket stays open (the core owns it).
+     * Views of the sub handed out in this call stay valid until the next
+     * release(). */
     uint32_t (*detach)(struct mcrx_backend *b, struct mcrx_backend_sub *s);
 
     /* A receive call starts: records numbered below keep_from expire and
-     * their buffers may be reused; later ones stay valid. */
-    void (*begin_call)(struct mcrx_backend *b, uint64_t keep_from);
+     * their buffers may be reused; later ones stay valid. No syscall. */
+    void (*release)(struct mcrx_backend *b, uint64_t keep_from);
+    /* A receive call ends (or a sub was detached): re-post free buffers,
+     * re-arm ended receives, submit, and settle the wait object; hold says
+     * the core keeps undelivered records. Only called with
+     * MCRX_CAP_SERVICE; may be NULL otherwise. */
+    void (*service)(struct mcrx_backend *b, bool hold);
     /* Report subscriptions that have (or may have) data, at most max,
      * waiting up to timeout_ms (0: do not block, -1: forever). Returns the
-     * count or a negative status. A sub may be reported again while the
-     * core still considers it ready; the core ignores repeats. */
+     * count or a negative status: MCRX_E_INTERRUPTED when a signal ended
+     * the wait. A sub may be reported again while the core still considers
+     * it ready; the core ignores repeats. */
     int (*poll)(struct mcrx_backend *b, struct mcrx_sub **ready,
                 unsigned max, int timeout_ms);
     /* Hand out up to max datagrams of one subscription (the core never
      * asks for more than max_batch minus its outstanding records). Returns
      * the count (fewer than max: the sub is drained for now) or a negative
-     * status (errno set). Views stay valid as begin_call() says. */
+     * status (OS error captured). Views stay valid as release() says. */
     int (*recv)(struct mcrx_backend *b, struct mcrx_backend_sub *s,
                 struct mcrx_rx *out, unsigned max);
+    /* MCRX_CAP_READ_AHEAD: datagrams the backend holds for s that recv()
+     * has not handed out yet. NULL otherwise. */
+    uint32_t (*held)(const struct mcrx_backend_sub *s);
     /* Backend-specific drop events of a sub so far (e.g. io_uring buffer
      * ring empty); may be NULL when the backend has none. */
     uint64_t (*drop_events)(const struct mcrx_backend_sub *s);

@@ -52,6 +52,21 @@ bool mcrx_config_is_ssm(const mcrx_config *cfg)
     return cfg->source.family != MCRX_AF_UNSPEC;
 }
 
+/* An interface of 0.0.0.0 or :: means "no interface", as in the crate. */
+static bool interface_given(const mcrx_ip *ifa)
+{
+    return ifa->family != MCRX_AF_UNSPEC && !ip_is_unspecified(ifa);
+}
+
+void mcrx_config_normalize(mcrx_config *cfg)
+{
+    if (!interface_given(&cfg->interface))
+        memset(&cfg->interface, 0, sizeof cfg->interface);
+}
+
+/* The crate's order (docs/usage.md): port, group multicast, ASM on an SSM
+ * group, source validity, source family, SSM ranges, interface family,
+ * interface index. */
 int mcrx_config_validate(const mcrx_config *cfg)
 {
     if (!cfg)
@@ -65,22 +80,24 @@ int mcrx_config_validate(const mcrx_config *cfg)
         return MCRX_E_FAMILY_UNSPEC;
     if (!ip_is_multicast(g))
         return MCRX_E_GROUP_NOT_MULTICAST;
-    if (ssm && s->family != g->family)
-        return MCRX_E_FAMILY_MISMATCH;
+    if (!ssm && group_in_ssm_range(g))
+        return MCRX_E_ASM_ON_SSM_GROUP;
+    if (ssm && s->family != MCRX_AF_INET && s->family != MCRX_AF_INET6)
+        return MCRX_E_FAMILY_UNSPEC;
     if (ssm && ip_is_multicast(s))
         return MCRX_E_SOURCE_MULTICAST;
     if (ssm && ip_is_unspecified(s))
         return MCRX_E_SOURCE_UNSPECIFIED;
     if (ssm && ip_is_broadcast(s))
         return MCRX_E_SOURCE_BROADCAST;
-    if (cfg->interface.family != MCRX_AF_UNSPEC && cfg->interface.family != g->family)
-        return MCRX_E_FAMILY_MISMATCH;
+    if (ssm && s->family != g->family)
+        return MCRX_E_SOURCE_FAMILY_MISMATCH;
     if (ssm && g->family == MCRX_AF_INET && !group_in_ssm_range(g))
         return MCRX_E_SSM_GROUP_V4_RANGE;
-    if (!ssm && group_in_ssm_range(g))
-        return MCRX_E_ASM_ON_SSM_GROUP;
     if (ssm && g->family == MCRX_AF_INET6 && !group_in_ssm_range(g))
         return MCRX_E_SSM_GROUP_V6_RANGE;
+    if (interface_given(&cfg->interface) && cfg->interface.family != g->family)
+        return MCRX_E_INTERFACE_FAMILY_MISMATCH;
     if (cfg->has_interface_index && cfg->interface_index == 0)
         return MCRX_E_INTERFACE_INDEX_ZERO;
     if (cfg->has_interface_index && g->family == MCRX_AF_INET)
@@ -121,6 +138,7 @@ int mcrx_config_parse(mcrx_config *out, const char *group, uint16_t port,
         if (st != MCRX_OK)
             return st;
     }
+    mcrx_config_normalize(&cfg);
     st = mcrx_config_validate(&cfg);
     if (st == MCRX_OK)
         *out = cfg;

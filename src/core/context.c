@@ -1,6 +1,5 @@
 /* The context: id registry and lifecycle of its subscriptions.
  * SPDX-License-Identifier: BSD-2-Clause */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,12 +14,12 @@ void mcrx_ctx_options_init(mcrx_ctx_options *o)
 {
     memset(o, 0, sizeof *o);
     o->backend = MCRX_BACKEND_DEFAULT;
-    o->max_payload = 2048;
+    o->max_payload = 9216;
     o->max_batch = 256;
     o->turn_budget = 64;
     o->rcvbuf_bytes = 4u << 20;
-    o->sub_ring_size = 256;
-    o->timestamps = true;
+    o->sub_ring_size = 64;
+    o->timestamps = false;
 }
 
 static int options_check(const mcrx_ctx_options *o)
@@ -52,13 +51,13 @@ int mcrx_ctx_new(mcrx_ctx **out, const mcrx_ctx_options *opts)
         return MCRX_E_NO_MEMORY;
     ctx->opts = o;
     ctx->next_id = 1;
-    st = mcrx_registry_create(o.backend, &o, &ctx->engine, &ctx->fell_back);
+    st = mcrx_registry_create(o.backend, &o, &ctx->engine, &ctx->fallback_status,
+                              &ctx->fallback_os_error);
     if (st != MCRX_OK) {
-        int saved = errno;
         free(ctx);
-        errno = saved;
-        return st;
+        return mcrx_os_status(st);
     }
+    ctx->fell_back = ctx->fallback_status != MCRX_OK;
     *out = ctx;
     return MCRX_OK;
 }
@@ -80,6 +79,13 @@ mcrx_backend_kind mcrx_ctx_backend(const mcrx_ctx *ctx)
 }
 
 bool mcrx_ctx_backend_fell_back(const mcrx_ctx *ctx) { return ctx->fell_back; }
+
+int mcrx_ctx_fallback_reason(const mcrx_ctx *ctx, int *os_error)
+{
+    if (os_error)
+        *os_error = ctx->fallback_os_error;
+    return ctx->fallback_status;
+}
 
 void mcrx_ctx_get_options(const mcrx_ctx *ctx, mcrx_ctx_options *out)
 {
@@ -121,11 +127,13 @@ mcrx_sub *mcrx_ctx_get(mcrx_ctx *ctx, uint64_t id)
     return i >= 0 ? ctx->subs[i] : NULL;
 }
 
-static int add_common(mcrx_ctx *ctx, const mcrx_config *cfg, int fd, bool adopt,
-                      uint64_t *id_out)
+static int add_common(mcrx_ctx *ctx, const mcrx_config *cfg_in, mcrx_socket_t fd,
+                      bool adopt, uint64_t *id_out)
 {
-    if (!ctx || !cfg || !id_out)
+    if (!ctx || !cfg_in || !id_out)
         return MCRX_E_INVALID_ARG;
+    mcrx_config norm = *cfg_in, *cfg = &norm;
+    mcrx_config_normalize(cfg);
     int st = mcrx_config_validate(cfg);
     if (st != MCRX_OK)
         return st;
@@ -143,7 +151,7 @@ static int add_common(mcrx_ctx *ctx, const mcrx_config *cfg, int fd, bool adopt,
     struct mcrx_sub *s;
     st = mcrx_sub_create(cfg, fd, adopt, &ctx->opts, &s);
     if (st != MCRX_OK)
-        return st;
+        return mcrx_os_status(st);
     s->id = ctx->next_id++;
     s->ctx = ctx;
     s->engine = &ctx->engine;
@@ -154,25 +162,29 @@ static int add_common(mcrx_ctx *ctx, const mcrx_config *cfg, int fd, bool adopt,
 
 int mcrx_ctx_add(mcrx_ctx *ctx, const mcrx_config *cfg, uint64_t *id_out)
 {
-    return add_common(ctx, cfg, -1, false, id_out);
+    return add_common(ctx, cfg, MCRX_INVALID_SOCKET, false, id_out);
 }
 
-int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, int fd,
+int mcrx_ctx_add_with_socket(mcrx_ctx *ctx, const mcrx_config *cfg, mcrx_socket_t fd,
                              uint64_t *id_out)
 {
-    if (fd < 0)
+    if (fd == MCRX_INVALID_SOCKET)
         return MCRX_E_INVALID_ARG;
     return add_common(ctx, cfg, fd, true, id_out);
 }
 
 int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id)
 {
+    if (!ctx)
+        return MCRX_E_INVALID_ARG;
     mcrx_sub *s = mcrx_ctx_get(ctx, id);
     return s ? mcrx_sub_join(s) : MCRX_E_NOT_FOUND;
 }
 
 int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id)
 {
+    if (!ctx)
+        return MCRX_E_INVALID_ARG;
     mcrx_sub *s = mcrx_ctx_get(ctx, id);
     return s ? mcrx_sub_leave(s) : MCRX_E_NOT_FOUND;
 }
@@ -186,7 +198,9 @@ static void unlink_index(mcrx_ctx *ctx, long i)
 
 int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id)
 {
-    long i = ctx ? find_index(ctx, id) : -1;
+    if (!ctx)
+        return MCRX_E_INVALID_ARG;
+    long i = find_index(ctx, id);
     if (i < 0)
         return MCRX_E_NOT_FOUND;
     struct mcrx_sub *s = ctx->subs[i];
@@ -197,9 +211,9 @@ int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id)
 
 int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out)
 {
-    long i = ctx ? find_index(ctx, id) : -1;
-    if (!out)
+    if (!ctx || !out)
         return MCRX_E_INVALID_ARG;
+    long i = find_index(ctx, id);
     if (i < 0)
         return MCRX_E_NOT_FOUND;
     struct mcrx_sub *s = ctx->subs[i];
@@ -208,11 +222,13 @@ int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out)
     if (!own)
         return MCRX_E_NO_MEMORY;
     /* One sub's receiver needs few slots, but room for what the context
-     * already read ahead for it (it moves along). */
+     * already read for it (it moves along). */
     mcrx_ctx_options o = ctx->opts;
-    uint32_t carried = mcrx_engine_carry_of(&ctx->engine, s);
+    uint32_t carried = s->bsub ? mcrx_engine_unread_of(&ctx->engine, s) : 0;
     if (o.max_batch > 64)
-        o.max_batch = carried > 64 ? carried : 64;
+        o.max_batch = 64;
+    if (o.max_batch < carried)
+        o.max_batch = carried;
     int st = ops ? mcrx_engine_init(own, ops, &o) : MCRX_E_BACKEND_UNAVAILABLE;
     if (st == MCRX_OK && s->state == MCRX_SUB_JOINED) {
         st = mcrx_engine_move(s, own);
@@ -221,7 +237,7 @@ int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out)
     }
     if (st != MCRX_OK) {
         free(own);
-        return st;
+        return mcrx_os_status(st);
     }
     s->engine = own;
     s->own_engine = own;
@@ -254,9 +270,9 @@ int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out, mcrx_metadata *met
     return mcrx_engine_recv(&ctx->engine, out, meta, max);
 }
 
-int mcrx_ctx_fd(const mcrx_ctx *ctx)
+mcrx_wait_handle_t mcrx_ctx_fd(const mcrx_ctx *ctx)
 {
-    return ctx->engine.ops->wait_fd(ctx->engine.be);
+    return ctx->engine.ops->wait_handle(ctx->engine.be);
 }
 
 int mcrx_ctx_wait(mcrx_ctx *ctx, int timeout_ms)

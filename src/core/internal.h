@@ -21,7 +21,9 @@ struct mcrx_engine {
     struct mcrx_sub *last_rotated; /* sub sent to the tail last; subs that
                                       turn ready queue up in front of it */
     uint32_t active_count;
-    uint32_t round_left;  /* turns left in this round; 0: poll again */
+    uint32_t attached;    /* subs attached to the backend */
+    uint32_t round;       /* number of the current round */
+    uint32_t round_left;  /* turns still due in this round; 0: poll again */
     uint32_t turn_budget;
     uint32_t max_batch;
     /* Datagrams read for the head sub's turn and not yet delivered: a
@@ -41,7 +43,7 @@ struct mcrx_engine {
 struct mcrx_sub {
     uint64_t id;
     mcrx_config cfg;
-    int fd;
+    mcrx_socket_t fd;
     mcrx_sub_state state;
     struct mcrx_join_if jif;
     mcrx_ip local_addr;
@@ -54,25 +56,38 @@ struct mcrx_sub {
     struct mcrx_sub *next_active, *prev_active;
     bool active;
     uint32_t turn_left;
+    uint32_t turn_round;             /* round of its last finished turn */
     mcrx_sub_stats stats;
 };
 
 struct mcrx_ctx {
     mcrx_ctx_options opts;
     bool fell_back;
+    int fallback_status;             /* why the preferred backend failed */
+    int fallback_os_error;
     struct mcrx_engine engine;
     struct mcrx_sub **subs; /* ascending id */
     size_t count, cap;
     uint64_t next_id;
 };
 
+/* status.c. Return status; on an OS-class status make errno match
+ * mcrx_last_os_error() again (for callers that read errno). */
+int mcrx_os_status(int status);
+
 /* config.c */
 bool mcrx_config_is_ssm(const mcrx_config *cfg);
+/* Interface 0.0.0.0 / :: -> no interface. */
+void mcrx_config_normalize(mcrx_config *cfg);
 bool mcrx_config_same(const mcrx_config *a, const mcrx_config *b);
 
 /* registry.c */
+/* Set up e with the backend `want`; for MCRX_BACKEND_DEFAULT the build's
+ * choice first, then the others, past any failure. On a fallback
+ * *fb_status / *fb_os_error say why the preferred one failed (else
+ * MCRX_OK / 0). */
 int mcrx_registry_create(mcrx_backend_kind want, const mcrx_ctx_options *opts,
-                         struct mcrx_engine *e, bool *fell_back);
+                         struct mcrx_engine *e, int *fb_status, int *fb_os_error);
 /* A backend whose sockets stay pollable (for extracted subscriptions). */
 const struct mcrx_backend_ops *mcrx_registry_socket_ready(void);
 void mcrx_backend_params_from(const mcrx_ctx_options *o,
@@ -84,10 +99,11 @@ int mcrx_engine_init(struct mcrx_engine *e, const struct mcrx_backend_ops *ops,
 void mcrx_engine_destroy(struct mcrx_engine *e);
 int mcrx_engine_attach(struct mcrx_engine *e, struct mcrx_sub *s);
 void mcrx_engine_detach(struct mcrx_sub *s);
-/* Records read ahead for s and not yet delivered. */
-uint32_t mcrx_engine_carry_of(const struct mcrx_engine *e, const struct mcrx_sub *s);
-/* Move a joined sub to another receiver, with what was read ahead for it.
- * On failure nothing changed. */
+/* Records read for s and not yet delivered: the core's read-ahead plus,
+ * on a read-ahead backend, what the backend holds. */
+uint32_t mcrx_engine_unread_of(const struct mcrx_engine *e, const struct mcrx_sub *s);
+/* Move a joined sub to another receiver (sized for unread_of() records),
+ * with what was read for it. On failure nothing changed. */
 int mcrx_engine_move(struct mcrx_sub *s, struct mcrx_engine *to);
 int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
                      mcrx_metadata *meta, size_t max);
@@ -96,7 +112,7 @@ int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out,
 int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms);
 
 /* subscription.c */
-int mcrx_sub_create(const mcrx_config *cfg, int fd, bool adopt,
+int mcrx_sub_create(const mcrx_config *cfg, mcrx_socket_t fd, bool adopt,
                     const mcrx_ctx_options *opts, struct mcrx_sub **out);
 void mcrx_sub_destroy(struct mcrx_sub *s);
 

@@ -37,28 +37,43 @@ struct mcrx_sock_opts {
  * SO_TIMESTAMPNS (if asked), receive buffer; bound to the wildcard and the
  * port. *rcvbuf_granted gets what the kernel granted. */
 int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
-                          int *fd_out, uint32_t *rcvbuf_granted);
+                          mcrx_socket_t *fd_out, uint32_t *rcvbuf_granted);
 /* Check a caller's socket (UDP, family, bound port) and set the same
  * receive options. Does not close fd on failure. */
-int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
+int mcrx_plat_socket_adopt(mcrx_socket_t fd, const mcrx_config *cfg,
                            const struct mcrx_sock_opts *so, uint32_t *rcvbuf_granted);
-void mcrx_plat_socket_close(int fd);
-int mcrx_plat_local_addr(int fd, mcrx_ip *addr, uint16_t *port);
+void mcrx_plat_socket_close(mcrx_socket_t fd);
+int mcrx_plat_local_addr(mcrx_socket_t fd, mcrx_ip *addr, uint16_t *port);
 /* Kernel drop count of the socket (SO_MEMINFO); 0 if unknown. */
-uint32_t mcrx_plat_socket_drops(int fd);
+uint32_t mcrx_plat_socket_drops(mcrx_socket_t fd);
 
 /* Resolve the join interface of a validated cfg (IPv4 SSM without an
  * interface: the local address that routes toward the source). */
 int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out);
-int mcrx_plat_join(int fd, const mcrx_config *cfg,
+int mcrx_plat_join(mcrx_socket_t fd, const mcrx_config *cfg,
                    const struct mcrx_join_if *jif);
-int mcrx_plat_leave(int fd, const mcrx_config *cfg,
+int mcrx_plat_leave(mcrx_socket_t fd, const mcrx_config *cfg,
                     const struct mcrx_join_if *jif);
 
 /* Resolve the interface text of mcrx_config_parse() for a family. Sets
  * addr and/or index (has_index) as the text gives them. */
 int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
                               uint32_t *index, bool *has_index);
+
+/* ---- OS errors ---- */
+
+/* Provided by the core (status.c): set the thread's mcrx_last_os_error(). */
+void mcrx_os_error_set(int os_error);
+
+/* Record the calling thread's OS error (errno / WSAGetLastError()) as the
+ * one mcrx_last_os_error() reports, and return status. Called right where
+ * an OS call failed, before anything can overwrite the error. */
+int mcrx_plat_fail(int status);
+/* Record an explicit OS error code (e.g. -cqe->res) and return status. */
+int mcrx_plat_fail_with(int status, int os_error);
+/* Make errno (WSASetLastError on Windows) equal mcrx_last_os_error() again,
+ * for callers that read errno after a failed call. */
+void mcrx_plat_os_error_restore(void);
 
 /* ---- shared by the platform's backends ---- */
 

@@ -86,23 +86,32 @@ void mcrx_backend_params_from(const mcrx_ctx_options *o,
 }
 
 int mcrx_registry_create(mcrx_backend_kind want, const mcrx_ctx_options *opts,
-                         struct mcrx_engine *e, bool *fell_back)
+                         struct mcrx_engine *e, int *fb_status, int *fb_os_error)
 {
-    *fell_back = false;
+    *fb_status = MCRX_OK;
+    *fb_os_error = 0;
     if (want != MCRX_BACKEND_DEFAULT) {
         const struct mcrx_backend_ops *ops = find(want);
         return ops ? mcrx_engine_init(e, ops, opts) : MCRX_E_BACKEND_UNAVAILABLE;
     }
     /* Default: the build's choice first, then the rest in preference order,
-     * but only past "this kernel cannot" failures, not real errors. */
+     * past any set-up failure (not supported, ENOMEM from memlock or
+     * accounting limits, eventfd registration...): a context that can run
+     * on another backend should. */
     const struct mcrx_backend_ops *first = find(MCRX_DEFAULT_BACKEND);
     int st = mcrx_engine_init(e, first, opts);
-    for (size_t i = 0; i < REGISTRY_LEN && st == MCRX_E_BACKEND_UNAVAILABLE; i++) {
-        if (registry[i] == first)
-            continue;
-        st = mcrx_engine_init(e, registry[i], opts);
-        if (st == MCRX_OK)
-            *fell_back = true;
+    if (st == MCRX_OK)
+        return MCRX_OK;
+    *fb_status = st;
+    *fb_os_error = mcrx_last_os_error();
+    for (size_t i = 0; i < REGISTRY_LEN && st != MCRX_OK; i++)
+        if (registry[i] != first)
+            st = mcrx_engine_init(e, registry[i], opts);
+    if (st != MCRX_OK) { /* report the preferred backend's failure */
+        st = *fb_status;
+        mcrx_os_error_set(*fb_os_error);
+        *fb_status = MCRX_OK;
+        *fb_os_error = 0;
     }
     return st;
 }

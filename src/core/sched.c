@@ -51,6 +51,12 @@ static void active_remove(struct mcrx_engine *e, struct mcrx_sub *s)
 {
     if (!s->active)
         return;
+    /* A sub still due a turn in this round leaves it (leave, remove, take,
+     * ran dry outside its turn): the round has one turn less, so a quiet
+     * sub that turns ready still waits at most one round. */
+    if (s->turn_round != e->round && e->round_left)
+        e->round_left--;
+    s->turn_round = e->round;
     if (s == e->head && e->carry_pos < e->carry_end) { /* its read-ahead */
         s->stats.discarded += e->carry_end - e->carry_pos;
         e->carry_pos = e->carry_end = 0;
@@ -104,11 +110,22 @@ void mcrx_engine_destroy(struct mcrx_engine *e)
     memset(e, 0, sizeof *e);
 }
 
+/* A receive call ends: let the backend re-post, re-arm and settle its
+ * wait object (signalled while the carry holds undelivered records). */
+static void end_call(struct mcrx_engine *e)
+{
+    if (e->ops->caps & MCRX_CAP_SERVICE)
+        e->ops->service(e->be, e->carry_pos != e->carry_end);
+}
+
 int mcrx_engine_attach(struct mcrx_engine *e, struct mcrx_sub *s)
 {
     int st = e->ops->attach(e->be, s->fd, s, &s->bsub);
-    if (st == MCRX_OK)
+    if (st == MCRX_OK) {
         s->engine = e;
+        e->attached++;
+        end_call(e);
+    }
     return st;
 }
 
@@ -123,50 +140,83 @@ void mcrx_engine_detach(struct mcrx_sub *s)
     s->stats.discarded += e->ops->detach(e->be, s->bsub);
     s->bsub = NULL;
     s->engine = NULL;
+    e->attached--;
+    end_call(e);
 }
 
-uint32_t mcrx_engine_carry_of(const struct mcrx_engine *e, const struct mcrx_sub *s)
+static uint32_t carry_of(const struct mcrx_engine *e, const struct mcrx_sub *s)
 {
     return e->head == s ? e->carry_end - e->carry_pos : 0;
 }
 
-/* Copy the carry of s (records and payloads) into one block, so it can
- * outlive the receiver whose buffers it points into. */
-static void *copy_carry(const struct mcrx_engine *e, struct mcrx_rx *dst, uint32_t k)
+static uint32_t held_of(const struct mcrx_engine *e, const struct mcrx_sub *s)
+{
+    return (e->ops->caps & MCRX_CAP_READ_AHEAD) && s->bsub ? e->ops->held(s->bsub) : 0;
+}
+
+uint32_t mcrx_engine_unread_of(const struct mcrx_engine *e, const struct mcrx_sub *s)
+{
+    return carry_of(e, s) + held_of(e, s);
+}
+
+/* Copy records (and their payloads) into one block, so they can outlive
+ * the receiver whose buffers they point into. */
+static void *copy_records(struct mcrx_rx *dst, const struct mcrx_rx *src, uint32_t k)
 {
     size_t bytes = 0;
     for (uint32_t i = 0; i < k; i++)
-        bytes += e->rx[e->carry_pos + i].len;
+        bytes += src[i].len;
     uint8_t *block = malloc(bytes ? bytes : 1), *p = block;
     for (uint32_t i = 0; block && i < k; i++) {
-        dst[i] = e->rx[e->carry_pos + i];
-        memcpy(p, dst[i].payload, dst[i].len);
+        dst[i] = src[i];
+        memcpy(p, src[i].payload, src[i].len);
         dst[i].payload = p;
-        p += dst[i].len;
+        p += src[i].len;
     }
     return block;
+}
+
+/* Gather what was read for s and not delivered: the carry, then what a
+ * read-ahead backend holds (handed out now, so views until the next
+ * release). Returns a malloc'd array of *k records, NULL on no memory. */
+static struct mcrx_rx *gather_unread(struct mcrx_engine *e, struct mcrx_sub *s, uint32_t *k)
+{
+    uint32_t c = carry_of(e, s), h = held_of(e, s);
+    struct mcrx_rx *all = malloc(((size_t)c + h + 1) * sizeof *all);
+    if (!all)
+        return NULL;
+    memcpy(all, e->rx + e->carry_pos, c * sizeof *all);
+    int got = h ? e->ops->recv(e->be, s->bsub, all + c, h) : 0;
+    if (got > 0)
+        e->seq += (uint64_t)got;
+    *k = c + (uint32_t)(got > 0 ? got : 0);
+    return all;
 }
 
 int mcrx_engine_move(struct mcrx_sub *s, struct mcrx_engine *to)
 {
     struct mcrx_engine *from = s->engine;
-    uint32_t k = mcrx_engine_carry_of(from, s);
-    bool drained = from->carry_drained;
-    if (k > to->max_batch || (k && to->adopted))
-        return MCRX_E_INVALID_ARG; /* the caller sizes `to` for k */
+    if (mcrx_engine_unread_of(from, s) > to->max_batch || to->adopted)
+        return MCRX_E_INVALID_ARG; /* the caller sizes `to` for them */
     struct mcrx_backend_sub *fresh;
     int st = to->ops->attach(to->be, s->fd, s, &fresh);
     if (st != MCRX_OK)
         return st;
-    void *block = k ? copy_carry(from, to->rx, k) : NULL;
-    if (k && !block) {
+    bool drained = from->carry_drained || carry_of(from, s) == 0;
+    uint32_t k = 0;
+    struct mcrx_rx *unread = gather_unread(from, s, &k);
+    void *block = unread ? copy_records(to->rx, unread, k) : NULL;
+    free(unread);
+    if (!block) {
         to->ops->detach(to->be, fresh);
-        return MCRX_E_NO_MEMORY;
+        return MCRX_E_NO_MEMORY; /* records gathered from a read-ahead
+                                    backend are counted at detach */
     }
     from->carry_pos = from->carry_end; /* moved, not discarded */
     mcrx_engine_detach(s);
     s->bsub = fresh;
     s->engine = to;
+    to->attached++;
     if (k) { /* it keeps its turn: head of the new receiver */
         to->adopted = block;
         to->carry_adopted = true;
@@ -174,21 +224,38 @@ int mcrx_engine_move(struct mcrx_sub *s, struct mcrx_engine *to)
         to->carry_end = k;
         to->carry_drained = drained;
         active_link_before(to, s, to->head);
+        to->round++;
+        s->turn_round = to->round - 1; /* due in this round */
         to->round_left = to->active_count;
+    } else {
+        free(block);
     }
+    end_call(to);
     return MCRX_OK;
 }
 
 /* Poll the backend (waiting up to timeout_ms) and queue the subs that
- * turned ready. Returns how many subs are ready now, or a negative status. */
+ * turned ready. More than READY_CAP ready subs take more polls (without
+ * waiting), until one brings no new sub, so none is left out of a round.
+ * Returns how many subs are ready now, or a negative status. */
 static int engine_poll(struct mcrx_engine *e, int timeout_ms)
 {
-    int n = e->ops->poll(e->be, e->ready, READY_CAP, timeout_ms);
-    if (n < 0)
-        return n;
-    for (int i = 0; i < n; i++)
-        if (!e->ready[i]->active)
+    for (uint32_t pass = 0;; pass++) {
+        int n = e->ops->poll(e->be, e->ready, READY_CAP, pass ? 0 : timeout_ms);
+        if (n < 0)
+            return n;
+        uint32_t fresh = 0;
+        for (int i = 0; i < n; i++) {
+            if (e->ready[i]->active)
+                continue;
             active_link_before(e, e->ready[i], e->last_rotated);
+            if (e->round_left) /* queued ahead of the rotated: due now */
+                e->round_left++;
+            fresh++;
+        }
+        if ((unsigned)n < READY_CAP || fresh == 0 || pass > e->attached / READY_CAP)
+            break;
+    }
     return (int)e->active_count;
 }
 
@@ -274,19 +341,17 @@ static void start_call(struct mcrx_engine *e)
     if (adopted_live) /* a carry moved in by take: not backend records */
         return;
     uint64_t keep_from = carry_empty(e) ? e->seq : e->carry_seq + e->carry_pos;
-    e->ops->begin_call(e->be, keep_from);
+    e->ops->release(e->be, keep_from);
     e->outstanding = (uint32_t)(e->seq - keep_from);
 }
 
 static void end_turn(struct mcrx_engine *e, struct mcrx_sub *s, bool drained)
 {
-    active_remove(e, s);
+    active_remove(e, s); /* counts the turn off the round */
     if (!drained) { /* budget spent: to the tail */
         active_link_before(e, s, NULL);
         e->last_rotated = s;
     }
-    if (e->round_left)
-        e->round_left--;
 }
 
 /* Read the head sub's turn into the carry. Returns records read, or a
@@ -360,6 +425,7 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
             }
             if (!e->head)
                 break;
+            e->round++; /* a new round: every ready sub is due a turn */
             e->round_left = e->active_count;
         }
         if (e->outstanding == e->max_batch)
@@ -370,16 +436,19 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
         else if (got == 0)
             end_turn(e, e->head, true);
     }
-    return n > 0 ? (int)n : err;
+    end_call(e);
+    return n > 0 ? (int)n : mcrx_os_status(err);
 }
 
-int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *meta)
+/* One packet of s alone (a borrowed or extracted sub): its part of the
+ * carry first, then reads of one record, absorbing foreign datagrams up to
+ * one turn's budget per call. */
+static int recv_sub_once(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *meta)
 {
     struct mcrx_engine *e = s->engine;
-    if (!carry_empty(e) && e->head == s)
-        return serve_carry(e, out, meta, 1) ? 1 : mcrx_engine_recv_sub(s, out, meta);
-    start_call(e);
-    /* Foreign datagrams are absorbed up to one turn's budget per call. */
+    while (e->head == s && !carry_empty(e))
+        if (serve_carry(e, out, meta, 1))
+            return 1;
     for (uint32_t reads = 0; reads < e->turn_budget && e->outstanding < e->max_batch; reads++) {
         struct mcrx_rx rx;
         int got = e->ops->recv(e->be, s->bsub, &rx, 1);
@@ -399,11 +468,19 @@ int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *me
     return 0;
 }
 
+int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *meta)
+{
+    struct mcrx_engine *e = s->engine;
+    start_call(e);
+    int n = recv_sub_once(s, out, meta);
+    end_call(e);
+    return mcrx_os_status(n);
+}
+
 int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms)
 {
-    if (!carry_empty(e) || e->head)
-        return 1;
     start_call(e);
-    int st = engine_poll(e, timeout_ms);
-    return st < 0 ? st : st > 0;
+    int st = (!carry_empty(e) || e->head) ? 1 : engine_poll(e, timeout_ms);
+    end_call(e);
+    return st < 0 ? mcrx_os_status(st) : st > 0;
 }

@@ -1,5 +1,5 @@
 /* Status codes: names and messages. SPDX-License-Identifier: BSD-2-Clause */
-#include "mcrx/mcrx.h"
+#include "core/internal.h"
 
 #define MCRX_STATUS_TABLE(X)                                                   \
     X(MCRX_OK, "success")                                                      \
@@ -9,7 +9,7 @@
     X(MCRX_E_SOURCE_MULTICAST, "SSM source must not be a multicast address")   \
     X(MCRX_E_SOURCE_UNSPECIFIED, "SSM source must not be the unspecified address") \
     X(MCRX_E_SOURCE_BROADCAST, "SSM source must not be the broadcast address") \
-    X(MCRX_E_FAMILY_MISMATCH, "group, source and interface must be of one address family") \
+    X(MCRX_E_SOURCE_FAMILY_MISMATCH, "SSM source and group must be of one address family") \
     X(MCRX_E_SSM_GROUP_V4_RANGE, "IPv4 SSM group must be in 232.0.0.0/8")      \
     X(MCRX_E_ASM_ON_SSM_GROUP, "group is in the SSM range: a source is required") \
     X(MCRX_E_SSM_GROUP_V6_RANGE, "IPv6 SSM group must be in ff3x::/32")        \
@@ -20,10 +20,12 @@
     X(MCRX_E_UNKNOWN_INTERFACE, "no such interface, or it has no address of that family") \
     X(MCRX_E_BAD_OPTION, "context option out of range")                       \
     X(MCRX_E_FAMILY_UNSPEC, "group address has no address family")            \
+    X(MCRX_E_INTERFACE_FAMILY_MISMATCH, "interface address and group must be of one address family") \
     X(MCRX_E_NOT_FOUND, "no subscription with that id")                       \
     X(MCRX_E_NOT_JOINED, "subscription is not joined")                        \
     X(MCRX_E_ALREADY_JOINED, "subscription is already joined")                \
     X(MCRX_E_OWNED_BY_CONTEXT, "subscription is owned by a context; take it first") \
+    X(MCRX_E_INTERRUPTED, "the wait was interrupted by a signal")             \
     X(MCRX_E_SOCKET_CREATE, "socket creation failed")                         \
     X(MCRX_E_SOCKET_OPTION, "setting a socket option failed")                 \
     X(MCRX_E_SOCKET_BIND, "binding the socket failed")                        \
@@ -32,13 +34,10 @@
     X(MCRX_E_SOCKET_PORT, "socket is not bound to the config's port")         \
     X(MCRX_E_JOIN, "joining the group failed")                                \
     X(MCRX_E_LEAVE, "leaving the group failed")                               \
-    X(MCRX_E_SSM_UNSUPPORTED, "source-specific multicast is not supported here") \
-    X(MCRX_E_V6_SSM_NEEDS_INTERFACE, "IPv6 SSM needs an interface on this platform") \
     X(MCRX_E_RECV, "receiving failed")                                        \
     X(MCRX_E_WAIT, "waiting for readiness failed")                            \
     X(MCRX_E_NO_MEMORY, "out of memory")                                      \
-    X(MCRX_E_BACKEND_UNAVAILABLE, "receive backend not compiled in or not usable on this system") \
-    X(MCRX_E_METADATA_UNAVAILABLE, "receive metadata is not available on this platform")
+    X(MCRX_E_BACKEND_UNAVAILABLE, "receive backend not compiled in or not usable on this system")
 
 const char *mcrx_strerror(int status)
 {
@@ -64,4 +63,20 @@ bool mcrx_status_is_os_error(int status)
 {
     return status <= MCRX_E_SOCKET_CREATE && status >= MCRX_E_NO_MEMORY &&
            status != MCRX_E_SOCKET_FAMILY && status != MCRX_E_SOCKET_PORT;
+}
+
+/* The OS error of the last failed call on this thread (see mcrx.h). Set
+ * through mcrx_os_error_set() by the platform layer where the OS call
+ * failed. */
+static _Thread_local int last_os_error;
+
+void mcrx_os_error_set(int os_error) { last_os_error = os_error; }
+
+int mcrx_last_os_error(void) { return last_os_error; }
+
+int mcrx_os_status(int status)
+{
+    if (mcrx_status_is_os_error(status))
+        mcrx_plat_os_error_restore();
+    return status;
 }

@@ -1,12 +1,11 @@
 /* Subscriptions: socket ownership, join/leave, extraction, statistics.
  * SPDX-License-Identifier: BSD-2-Clause */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
 
-int mcrx_sub_create(const mcrx_config *cfg, int fd, bool adopt,
+int mcrx_sub_create(const mcrx_config *cfg, mcrx_socket_t fd, bool adopt,
                     const mcrx_ctx_options *opts, struct mcrx_sub **out)
 {
     struct mcrx_sub *s = calloc(1, sizeof *s);
@@ -27,16 +26,11 @@ int mcrx_sub_create(const mcrx_config *cfg, int fd, bool adopt,
     }
     if (st == MCRX_OK) {
         st = mcrx_plat_local_addr(s->fd, &s->local_addr, &s->local_port);
-        if (st != MCRX_OK && !adopt) {
-            int saved = errno;
+        if (st != MCRX_OK && !adopt)
             mcrx_plat_socket_close(s->fd);
-            errno = saved;
-        }
     }
     if (st != MCRX_OK) {
-        int saved = errno;
         free(s);
-        errno = saved;
         return st;
     }
     *out = s;
@@ -48,8 +42,10 @@ int mcrx_sub_create(const mcrx_config *cfg, int fd, bool adopt,
 void mcrx_sub_destroy(struct mcrx_sub *s)
 {
     if (s->state == MCRX_SUB_JOINED) {
+        int os_error = mcrx_last_os_error(); /* a failed leave is no news */
         mcrx_engine_detach(s);
         mcrx_plat_leave(s->fd, &s->cfg, &s->jif);
+        mcrx_os_error_set(os_error);
     }
     mcrx_plat_socket_close(s->fd);
     if (s->own_engine) {
@@ -62,7 +58,7 @@ void mcrx_sub_destroy(struct mcrx_sub *s)
 uint64_t mcrx_sub_id(const mcrx_sub *sub) { return sub->id; }
 const mcrx_config *mcrx_sub_config(const mcrx_sub *sub) { return &sub->cfg; }
 mcrx_sub_state mcrx_sub_get_state(const mcrx_sub *sub) { return sub->state; }
-int mcrx_sub_fd(const mcrx_sub *sub) { return sub->fd; }
+mcrx_socket_t mcrx_sub_fd(const mcrx_sub *sub) { return sub->fd; }
 uint32_t mcrx_sub_rcvbuf(const mcrx_sub *sub) { return sub->rcvbuf; }
 
 int mcrx_sub_local_addr(const mcrx_sub *sub, mcrx_ip *addr, uint16_t *port)
@@ -97,14 +93,14 @@ int mcrx_sub_join(mcrx_sub *s)
         return MCRX_E_ALREADY_JOINED;
     int st = mcrx_plat_join(s->fd, &s->cfg, &s->jif);
     if (st != MCRX_OK)
-        return st;
+        return mcrx_os_status(st);
     struct mcrx_engine *e = s->own_engine ? s->own_engine : &s->ctx->engine;
     st = mcrx_engine_attach(e, s);
     if (st != MCRX_OK) {
-        int saved = errno;
+        int os_error = mcrx_last_os_error(); /* the attach's, not the leave's */
         mcrx_plat_leave(s->fd, &s->cfg, &s->jif);
-        errno = saved;
-        return st;
+        mcrx_os_error_set(os_error);
+        return mcrx_os_status(st);
     }
     s->state = MCRX_SUB_JOINED;
     s->stats.joins++;
@@ -119,7 +115,7 @@ int mcrx_sub_leave(mcrx_sub *s)
         return MCRX_E_NOT_JOINED;
     int st = mcrx_plat_leave(s->fd, &s->cfg, &s->jif);
     if (st != MCRX_OK)
-        return st;
+        return mcrx_os_status(st);
     mcrx_engine_detach(s);
     s->state = MCRX_SUB_BOUND;
     s->stats.leaves++;

@@ -32,10 +32,10 @@
  * Buffer states. Every buffer id of a sub is in exactly one state:
  *   kernel  - posted to the sub's buffer ring (or filled, CQE not reaped)
  *   pending - its CQE was harvested; FIFO per sub, waits for recv()
- *   handed  - handed out by recv() as a view; valid until begin_call() releases its number
+ *   handed  - handed out by recv() as a view; valid until release() releases its number
  *   spare   - owned by us, not posted (recycled, or held back by the quota)
  * poll() (and recv(), when the sub runs dry) harvests CQEs: kernel ->
- * pending. recv(): pending -> handed. begin_call(): handed -> spare, then
+ * pending. recv(): pending -> handed. release(): handed -> spare, then
  * spare buffers are posted again (spare -> kernel, io_uring_buf_ring_add +
  * advance) and requests that ended are re-armed. A new sub starts with
  * INITIAL_BUFS (32) buffers posted (an idle sub holds little of the CQ
@@ -68,7 +68,7 @@
  * ENOBUFS, only when the quota would be 0: beyond 2047 subs with the
  * smallest CQ). Buffers above the quota are kept spare. A sub that attached
  * when the CQ budget was used up by others starts with fewer buffers and is
- * topped up at later begin_call()s as room appears (a sub keeps what it was
+ * topped up at later release()s as room appears (a sub keeps what it was
  * given until it receives, and an idle sub does not give buffers back by
  * itself: trim() takes them back, see there).
  * IORING_FEAT_NODROP is still required at create time, so a bug in this
@@ -84,16 +84,16 @@
  * - -ENOBUFS (the sub's buffer ring ran empty): counted as a drop event
  *   (drop_events op; the datagrams stay in the socket queue, where the
  *   kernel accounts for overflow with SO_RXQ_OVFL); the request is re-armed
- *   when begin_call() has posted buffers again.
+ *   when release() has posted buffers again.
  * - Other errors: the sub reports MCRX_E_RECV (errno = the CQE's error)
- *   once from recv(), and is re-armed at the next begin_call() (not within
+ *   once from recv(), and is re-armed at the next release() (not within
  *   the same harvest, so a persistent error cannot spin).
  * - detach() cancels the request by user_data (IORING_OP_ASYNC_CANCEL),
  *   then waits for the request's final CQE (and the cancel's) before it
  *   unregisters the buffer ring; from then on the kernel cannot touch the
  *   sub's buffers. It returns how many datagrams were harvested but never
  *   handed out. Buffers handed out in the current call stay allocated until
- *   the next begin_call() (views stay valid as promised).
+ *   the next release() (views stay valid as promised).
  * - user_data = kind | slot << 8 | generation << 32: a CQE of an older
  *   request of a reused slot can never be mistaken for the current one.
  *
@@ -633,10 +633,19 @@ static void efd_raise(struct mcrx_backend *b)
     b->efd_set = true;
 }
 
-/* Make the eventfd's readability match "datagrams pending (or new CQEs)". */
-static void settle_efd(struct mcrx_backend *b)
+/* Some attached sub has no live request (its buffers are all out as
+ * views, or it waits for CQ room, or its last request failed): only a
+ * receive call can make progress, so the wait object stays signalled. */
+static bool needs_service(const struct mcrx_backend *b)
 {
-    if (b->ready_subs) {
+    return b->armed_count < b->nsubs;
+}
+
+/* Make the eventfd's readability match "datagrams pending, new CQEs, the
+ * core holds read-ahead (hold), or the backend needs service". */
+static void settle_efd(struct mcrx_backend *b, bool hold)
+{
+    if (b->ready_subs || hold || needs_service(b)) {
         if (!b->efd_set)
             efd_raise(b);
         return;
@@ -645,7 +654,7 @@ static void settle_efd(struct mcrx_backend *b)
         return;
     efd_drain(b);
     harvest(b, true); /* CQEs posted before the drain */
-    if (b->ready_subs)
+    if (b->ready_subs || needs_service(b))
         efd_raise(b);
 }
 
@@ -834,24 +843,23 @@ static bool env_true(const char *name)
 
 static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
 {
-    /* TEST HOOK: MCRX_TEST_IOURING_UNAVAILABLE=1 makes ring set-up fail
-     * exactly as a kernel without io_uring would (ENOSYS), so the fallback
-     * to recvmmsg can be tested on any machine. */
-    if (env_true("MCRX_TEST_IOURING_UNAVAILABLE")) {
-        errno = ENOSYS;
-        return MCRX_E_BACKEND_UNAVAILABLE;
-    }
+    /* TEST HOOKS, so the fallback to recvmmsg can be tested on any
+     * machine: MCRX_TEST_IOURING_UNAVAILABLE=1 makes ring set-up fail
+     * exactly as a kernel without io_uring would (ENOSYS);
+     * MCRX_TEST_IOURING_FAIL=enomem as memlock/accounting limits would
+     * (ENOMEM), =eventfd as a failed eventfd registration would. */
+    if (env_true("MCRX_TEST_IOURING_UNAVAILABLE"))
+        return mcrx_plat_fail_with(MCRX_E_BACKEND_UNAVAILABLE, ENOSYS);
+    const char *fail_hook = getenv("MCRX_TEST_IOURING_FAIL");
+    if (fail_hook && strcmp(fail_hook, "enomem") == 0)
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
     if (p->sub_ring_size == 0 || p->sub_ring_size > 32768 ||
-        (p->sub_ring_size & (p->sub_ring_size - 1))) {
-        errno = EINVAL;
-        return MCRX_E_BAD_OPTION;
-    }
+        (p->sub_ring_size & (p->sub_ring_size - 1)))
+        return mcrx_plat_fail_with(MCRX_E_BAD_OPTION, EINVAL);
 
     struct mcrx_backend *b = calloc(1, sizeof *b);
-    if (!b) {
-        errno = ENOMEM;
-        return MCRX_E_NO_MEMORY;
-    }
+    if (!b)
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
     b->efd = -1;
     b->nbufs = p->sub_ring_size;
     b->mask = b->nbufs - 1;
@@ -917,7 +925,8 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
         st = MCRX_E_WAIT;
         goto fail;
     }
-    ret = io_uring_register_eventfd(&b->ring, b->efd);
+    ret = fail_hook && strcmp(fail_hook, "eventfd") == 0
+              ? -EBADF : io_uring_register_eventfd(&b->ring, b->efd);
     if (ret < 0) {
         saved = -ret;
         st = MCRX_E_WAIT;
@@ -928,11 +937,10 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
 
 fail:
     ur_destroy(b);
-    errno = saved;
-    return st;
+    return mcrx_plat_fail_with(st, saved);
 }
 
-static int ur_wait_fd(const struct mcrx_backend *b) { return b->efd; }
+static mcrx_wait_handle_t ur_wait_handle(const struct mcrx_backend *b) { return b->efd; }
 
 /* ------------------------------------------------------------------ */
 /* Attach / detach                                                     */
@@ -948,18 +956,14 @@ static int alloc_slot(struct mcrx_backend *b, uint32_t *slot)
             return MCRX_OK;
         }
     }
-    if (b->nslots >= MAX_SLOTS) {
-        errno = ENOSPC;
-        return MCRX_E_NO_MEMORY;
-    }
+    if (b->nslots >= MAX_SLOTS)
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOSPC);
     uint32_t n = b->nslots ? b->nslots * 2 : 16;
     if (n > MAX_SLOTS)
         n = MAX_SLOTS;
     struct mcrx_backend_sub **slots = realloc(b->slots, n * sizeof *slots);
-    if (!slots) {
-        errno = ENOMEM;
-        return MCRX_E_NO_MEMORY;
-    }
+    if (!slots)
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
     memset(slots + b->nslots, 0, (n - b->nslots) * sizeof *slots);
     *slot = b->nslots;
     b->slot_hint = b->nslots + 1;
@@ -968,23 +972,20 @@ static int alloc_slot(struct mcrx_backend *b, uint32_t *slot)
     return MCRX_OK;
 }
 
-static int ur_attach(struct mcrx_backend *b, int fd, struct mcrx_sub *cookie,
+static int ur_attach(struct mcrx_backend *b, mcrx_socket_t fd, struct mcrx_sub *cookie,
                      struct mcrx_backend_sub **out)
 {
     if (quota_for(b, b->nsubs + 1) == 0) { /* ~32k subs on one context */
-        errno = ENOBUFS;
-        return MCRX_E_NO_MEMORY;
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOBUFS);
     }
-    uint32_t slot;
+    uint32_t slot = 0;
     int st = alloc_slot(b, &slot);
     if (st != MCRX_OK)
         return st;
 
     struct mcrx_backend_sub *s = calloc(1, sizeof *s);
-    if (!s) {
-        errno = ENOMEM;
-        return MCRX_E_NO_MEMORY;
-    }
+    if (!s)
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
     s->b = b;
     s->cookie = cookie;
     s->fd = fd;
@@ -1002,8 +1003,7 @@ static int ur_attach(struct mcrx_backend *b, int fd, struct mcrx_sub *cookie,
         s->mem = NULL;
     if (!s->pending || !s->handed_seq || !s->br || !s->mem) {
         free_sub_mem(s);
-        errno = ENOMEM;
-        return MCRX_E_NO_MEMORY;
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
     }
     s->handed = s->pending + n;
     s->spare = s->handed + n;
@@ -1023,8 +1023,7 @@ static int ur_attach(struct mcrx_backend *b, int fd, struct mcrx_sub *cookie,
     int ret = io_uring_register_buf_ring(&b->ring, &reg, 0);
     if (ret < 0) {
         free_sub_mem(s);
-        errno = -ret;
-        return ret == -ENOMEM ? MCRX_E_NO_MEMORY : MCRX_E_WAIT;
+        return mcrx_plat_fail_with(ret == -ENOMEM ? MCRX_E_NO_MEMORY : MCRX_E_WAIT, -ret);
     }
     b->slots[slot] = s;
     b->nsubs++;
@@ -1045,11 +1044,21 @@ static uint32_t ur_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
 {
     s->detaching = true;
     if (s->armed) {
-        struct io_uring_sqe *sqe = get_sqe(b);
-        if (sqe) { /* no cancel is in flight here: the reserved slot */
+        /* The cancel's CQE needs CQ room like any other: wait for the
+         * kernel to post (and us to reap) CQEs until it fits. */
+        while (!cancel_fits(b) && s->armed) {
+            int ret = io_uring_submit_and_wait(&b->ring, 1);
+            if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY &&
+                ret != -ETIME)
+                break; /* cannot happen; the ring is unusable */
+            harvest(b, false);
+        }
+        struct io_uring_sqe *sqe = s->armed ? get_sqe(b) : NULL;
+        if (sqe) {
             io_uring_prep_cancel64(sqe, ud_make(UD_RECV, s->slot, s->gen), 0);
             io_uring_sqe_set_data64(sqe, ud_make(UD_CANCEL, 0, 0));
             b->cancels++;
+            CHECK_BOUND(b);
         }
         /* Wait for the request's final CQE (and the cancel's), handling
          * the other subs' CQEs on the way. */
@@ -1110,29 +1119,17 @@ static uint32_t release_handed(struct mcrx_backend_sub *s, uint64_t keep_from)
     return left;
 }
 
-static void ur_begin_call(struct mcrx_backend *b, uint64_t keep_from)
+/* Top up the buffers of the subs that receive, arm the requests that
+ * ended, take back CQ room from idle subs when others are short, retry
+ * what was short of room before. Queues SQEs; the caller submits. */
+static void replenish(struct mcrx_backend *b)
 {
-    /* Views numbered below keep_from expire: their buffers are spare
-     * again. Subs that still have views (the core's read-ahead) stay in
-     * the dirty list for a later call. */
-    struct mcrx_backend_sub *still = NULL;
-    while (b->dirty) {
-        struct mcrx_backend_sub *s = b->dirty;
-        b->dirty = s->next_dirty;
-        s->in_dirty = false;
-        if (s->detached) { /* the core discarded whatever it still had */
-            free_sub_mem(s);
+    for (struct mcrx_backend_sub *s = b->dirty; s; s = s->next_dirty) {
+        if (s->detached)
             continue;
-        }
-        if (release_handed(s, keep_from)) {
-            s->in_dirty = true;
-            s->next_dirty = still;
-            still = s;
-        }
         post_buffers(b, s, b->nbufs); /* it receives: up to its quota */
         maybe_arm(b, s);
     }
-    b->dirty = still;
     if (b->need_trim)
         trim(b);
     if (b->rescan) {
@@ -1147,7 +1144,43 @@ static void ur_begin_call(struct mcrx_backend *b, uint64_t keep_from)
             maybe_arm(b, s);
         }
     }
+}
+
+/* A call starts: views numbered below keep_from expire, their buffers are
+ * spare again and go back to the kernel at once (with the requests they
+ * let re-arm), so this call already sees what the kernel can fill. Subs
+ * that still have views (the core's read-ahead) stay in the dirty list. */
+static void ur_release(struct mcrx_backend *b, uint64_t keep_from)
+{
+    struct mcrx_backend_sub *still = NULL, *s;
+    while ((s = b->dirty)) {
+        b->dirty = s->next_dirty;
+        s->in_dirty = false;
+        if (s->detached) { /* the core discarded whatever it still had */
+            free_sub_mem(s);
+            continue;
+        }
+        if (release_handed(s, keep_from)) {
+            s->in_dirty = true;
+            s->next_dirty = still;
+            still = s;
+        }
+        post_buffers(b, s, b->nbufs);
+        maybe_arm(b, s);
+    }
+    b->dirty = still;
+    replenish(b);
     submit(b);
+}
+
+/* A call ends (or a sub was detached): re-post and re-arm what can be
+ * before returning, never waiting for the application's next call, and
+ * settle the eventfd (contract v2: backend.h "The wait object"). */
+static void ur_service(struct mcrx_backend *b, bool hold)
+{
+    replenish(b);
+    submit(b);
+    settle_efd(b, hold);
 }
 
 static int report(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max)
@@ -1173,7 +1206,6 @@ static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
                    int timeout_ms)
 {
     harvest(b, false);
-    settle_efd(b);
     if (b->ready_subs == 0 && timeout_ms != 0) {
         int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
         for (;;) {
@@ -1189,14 +1221,13 @@ static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
             struct io_uring_cqe *cqe;
             submit(b);
             int ret = io_uring_wait_cqe_timeout(&b->ring, &cqe, tsp);
-            if (ret == -EINTR || ret == -ETIME)
+            if (ret == -ETIME)
                 break;
-            if (ret < 0) {
-                errno = -ret;
-                return MCRX_E_WAIT;
-            }
+            if (ret == -EINTR)
+                return MCRX_E_INTERRUPTED;
+            if (ret < 0)
+                return mcrx_plat_fail_with(MCRX_E_WAIT, -ret);
             harvest(b, false);
-            settle_efd(b);
             if (b->ready_subs)
                 break;
         }
@@ -1243,8 +1274,7 @@ static int ur_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
         s->err = 0;
         update_ready(b, s);
         s->reported = false; /* the core drops it after an error */
-        errno = e;
-        return MCRX_E_RECV;
+        return mcrx_plat_fail_with(MCRX_E_RECV, e);
     }
     update_ready(b, s);
     if (n < max) {
@@ -1260,17 +1290,21 @@ static int ur_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
 
 static uint64_t ur_drop_events(const struct mcrx_backend_sub *s) { return s->nobufs; }
 
+static uint32_t ur_held(const struct mcrx_backend_sub *s) { return s->p_count; }
+
 const struct mcrx_backend_ops mcrx_backend_iouring = {
     .name = "io_uring",
     .kind = MCRX_BACKEND_IOURING,
-    .caps = MCRX_CAP_COMPLETION | MCRX_CAP_BATCH,
+    .caps = MCRX_CAP_READ_AHEAD | MCRX_CAP_SERVICE,
     .create = ur_create,
     .destroy = ur_destroy,
-    .wait_fd = ur_wait_fd,
+    .wait_handle = ur_wait_handle,
     .attach = ur_attach,
     .detach = ur_detach,
-    .begin_call = ur_begin_call,
+    .release = ur_release,
+    .service = ur_service,
     .poll = ur_poll,
     .recv = ur_recv,
+    .held = ur_held,
     .drop_events = ur_drop_events,
 };

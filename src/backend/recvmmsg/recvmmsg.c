@@ -12,6 +12,12 @@
  * free slots are always one contiguous run of the ring (two recvmmsg calls
  * when a batch wraps). Data not asked for stays in the socket's kernel
  * queue, where SO_RXQ_OVFL accounts for any overflow.
+ *
+ * Wait object: the epoll fd. Sockets make it readable while they hold
+ * data (level-triggered). An eventfd in the same set covers the one case
+ * the sockets cannot: the core holds datagrams it read ahead for a turn
+ * but has not delivered (service(hold)); it is written when that starts
+ * and read when it ends, so the hot path makes no extra syscall.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,6 +41,8 @@ union control_buf {
 
 struct mcrx_backend {
     int epfd;
+    int efd;              /* "the core holds data" signal, in the epoll set */
+    bool hold_set;        /* efd's counter is non-zero */
     uint32_t nslots;      /* max_batch */
     uint64_t head;        /* number of the next record handed out */
     uint64_t tail;        /* oldest record still valid */
@@ -56,6 +65,8 @@ static void rm_destroy(struct mcrx_backend *b)
 {
     if (b->epfd >= 0)
         close(b->epfd);
+    if (b->efd >= 0)
+        close(b->efd);
     free(b->payload);
     free(b->names);
     free(b->controls);
@@ -68,17 +79,30 @@ static int rm_create(struct mcrx_backend **out, const struct mcrx_backend_params
 {
     struct mcrx_backend *b = calloc(1, sizeof *b);
     if (!b)
-        return MCRX_E_NO_MEMORY;
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
+    b->efd = -1;
     b->nslots = p->max_batch;
     b->max_payload = p->max_payload;
     b->epfd = epoll_create1(EPOLL_CLOEXEC);
+    int os_error = errno;
+    b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (b->efd < 0)
+        os_error = errno;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (b->epfd >= 0 && b->efd >= 0 && epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->efd, &ev) != 0) {
+        os_error = errno;
+        close(b->efd);
+        b->efd = -1;
+    }
     b->payload = malloc((size_t)b->nslots * b->max_payload);
     b->names = calloc(b->nslots, sizeof *b->names);
     b->controls = calloc(b->nslots, sizeof *b->controls);
     b->iov = calloc(b->nslots, sizeof *b->iov);
     b->msgs = calloc(b->nslots, sizeof *b->msgs);
-    if (b->epfd < 0 || !b->payload || !b->names || !b->controls || !b->iov || !b->msgs) {
-        int st = b->epfd < 0 ? MCRX_E_WAIT : MCRX_E_NO_MEMORY;
+    if (b->epfd < 0 || b->efd < 0 || !b->payload || !b->names || !b->controls ||
+        !b->iov || !b->msgs) {
+        int st = b->epfd < 0 || b->efd < 0 ? mcrx_plat_fail_with(MCRX_E_WAIT, os_error)
+                                           : mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
         rm_destroy(b);
         return st;
     }
@@ -94,22 +118,21 @@ static int rm_create(struct mcrx_backend **out, const struct mcrx_backend_params
     return MCRX_OK;
 }
 
-static int rm_wait_fd(const struct mcrx_backend *b) { return b->epfd; }
+static mcrx_wait_handle_t rm_wait_handle(const struct mcrx_backend *b) { return b->epfd; }
 
-static int rm_attach(struct mcrx_backend *b, int fd, struct mcrx_sub *cookie,
+static int rm_attach(struct mcrx_backend *b, mcrx_socket_t fd, struct mcrx_sub *cookie,
                      struct mcrx_backend_sub **out)
 {
     struct mcrx_backend_sub *s = malloc(sizeof *s);
     if (!s)
-        return MCRX_E_NO_MEMORY;
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
     s->fd = fd;
     s->cookie = cookie;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
     if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        int saved = errno;
+        int st = mcrx_plat_fail(MCRX_E_WAIT);
         free(s);
-        errno = saved;
-        return MCRX_E_WAIT;
+        return st;
     }
     *out = s;
     return MCRX_OK;
@@ -122,7 +145,7 @@ static uint32_t rm_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
     return 0; /* nothing is ever read ahead */
 }
 
-static void rm_begin_call(struct mcrx_backend *b, uint64_t keep_from)
+static void rm_release(struct mcrx_backend *b, uint64_t keep_from)
 {
     b->tail = keep_from; /* record n lives in slot (n - base) % nslots */
     if (b->tail == b->head) /* nothing kept: restart at slot 0, so a */
@@ -136,10 +159,26 @@ static int rm_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
         max = EVENTS_CAP;
     int n = epoll_wait(b->epfd, b->events, (int)max, timeout_ms);
     if (n < 0)
-        return errno == EINTR ? 0 : MCRX_E_WAIT;
-    for (int i = 0; i < n; i++)
-        ready[i] = ((struct mcrx_backend_sub *)b->events[i].data.ptr)->cookie;
-    return n;
+        return errno == EINTR ? MCRX_E_INTERRUPTED : mcrx_plat_fail(MCRX_E_WAIT);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        struct mcrx_backend_sub *s = b->events[i].data.ptr;
+        if (s) /* NULL: the hold eventfd; the core knows what it holds */
+            ready[k++] = s->cookie;
+    }
+    return k;
+}
+
+static void rm_service(struct mcrx_backend *b, bool hold)
+{
+    if (hold == b->hold_set)
+        return;
+    uint64_t v = 1;
+    ssize_t r;
+    do /* write raises the counter, read clears it */
+        r = hold ? write(b->efd, &v, sizeof v) : read(b->efd, &v, sizeof v);
+    while (r < 0 && errno == EINTR);
+    b->hold_set = hold;
 }
 
 /* One recvmmsg into the contiguous slots [first, first + n). */
@@ -153,7 +192,8 @@ static int read_run(struct mcrx_backend *b, int fd, uint32_t first, unsigned n,
     }
     int got = recvmmsg(fd, m, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
     if (got < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : MCRX_E_RECV;
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+                   ? 0 : mcrx_plat_fail(MCRX_E_RECV);
     for (int i = 0; i < got; i++) {
         struct msghdr *h = &m[i].msg_hdr;
         struct mcrx_rx *rx = &out[i];
@@ -188,14 +228,16 @@ static int rm_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
 const struct mcrx_backend_ops mcrx_backend_recvmmsg = {
     .name = "recvmmsg",
     .kind = MCRX_BACKEND_RECVMMSG,
-    .caps = MCRX_CAP_READINESS | MCRX_CAP_BATCH | MCRX_CAP_SOCKET_READY,
+    .caps = MCRX_CAP_SOCKET_READY | MCRX_CAP_SERVICE,
     .create = rm_create,
     .destroy = rm_destroy,
-    .wait_fd = rm_wait_fd,
+    .wait_handle = rm_wait_handle,
     .attach = rm_attach,
     .detach = rm_detach,
-    .begin_call = rm_begin_call,
+    .release = rm_release,
+    .service = rm_service,
     .poll = rm_poll,
     .recv = rm_recv,
+    .held = NULL,
     .drop_events = NULL,
 };

@@ -70,7 +70,7 @@ int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
         if (mcrx_ip_parse(&ip, head) != MCRX_OK)
             return MCRX_E_BAD_ADDRESS;
         if (ip.family != family)
-            return MCRX_E_FAMILY_MISMATCH;
+            return MCRX_E_INTERFACE_FAMILY_MISMATCH;
         unsigned idx = index_of(zone + 1);
         if (!idx)
             return MCRX_E_UNKNOWN_INTERFACE;
@@ -83,8 +83,11 @@ int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
         return MCRX_OK;
     }
     if (mcrx_ip_parse(&ip, text) == MCRX_OK) {
+        static const uint8_t zero[16];
+        if (memcmp(ip.addr, zero, sizeof zero) == 0)
+            return MCRX_OK; /* 0.0.0.0 or ::: no interface, as in the crate */
         if (ip.family != family)
-            return MCRX_E_FAMILY_MISMATCH;
+            return MCRX_E_INTERFACE_FAMILY_MISMATCH;
         *addr = ip;
         return MCRX_OK;
     }

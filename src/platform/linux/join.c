@@ -37,8 +37,7 @@ int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
         unsigned idx = cfg->interface.scope_id ? cfg->interface.scope_id
                                                : mcrx_linux_ifindex_of_addr(&cfg->interface);
         if (!idx) {
-            errno = EADDRNOTAVAIL;
-            return MCRX_E_UNKNOWN_INTERFACE;
+            return mcrx_plat_fail_with(MCRX_E_UNKNOWN_INTERFACE, EADDRNOTAVAIL);
         }
         out->addr = cfg->interface;
         out->addr.scope_id = 0;
@@ -89,7 +88,7 @@ static int membership(int fd, const mcrx_config *cfg,
                         join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP,
                         &gsr, sizeof gsr);
     }
-    return rc == 0 ? MCRX_OK : join ? MCRX_E_JOIN : MCRX_E_LEAVE;
+    return rc == 0 ? MCRX_OK : mcrx_plat_fail(join ? MCRX_E_JOIN : MCRX_E_LEAVE);
 }
 
 int mcrx_plat_join(int fd, const mcrx_config *cfg, const struct mcrx_join_if *jif)

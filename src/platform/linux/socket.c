@@ -76,15 +76,15 @@ static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
     if (want) {
         int req = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
         if (setopt(fd, SOL_SOCKET, SO_RCVBUF, req) != 0)
-            return MCRX_E_SOCKET_OPTION;
+            return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
         if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
-            return MCRX_E_SOCKET_OPTION;
+            return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
         if ((uint32_t)got / 2 < want) /* the kernel reports double */
             (void)setopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, req); /* EPERM: keep */
     }
     len = sizeof got;
     if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
-        return MCRX_E_SOCKET_OPTION;
+        return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     *granted = (uint32_t)got;
     return MCRX_OK;
 }
@@ -102,10 +102,10 @@ static int set_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
     ok = ok && setopt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) == 0 &&
          setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, so->timestamps) == 0;
     if (!ok)
-        return MCRX_E_SOCKET_OPTION;
+        return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-        return MCRX_E_SOCKET_OPTION;
+        return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     return set_rcvbuf(fd, so->rcvbuf, granted);
 }
 
@@ -122,7 +122,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
     int af = mcrx_linux_af(&cfg->group);
     int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
-        return MCRX_E_SOCKET_CREATE;
+        return mcrx_plat_fail(MCRX_E_SOCKET_CREATE);
     int st = MCRX_OK;
     /* SO_REUSEADDR alone lets any number of UDP sockets share the port on
      * Linux. No SO_REUSEPORT (the Rust crate sets it): with a reuseport
@@ -144,7 +144,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
     }
     if (st != MCRX_OK) {
         close_keep_errno(fd);
-        return st;
+        return mcrx_plat_fail(st);
     }
     *fd_out = fd;
     return MCRX_OK;
@@ -156,7 +156,7 @@ int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
     int domain = 0, type = 0, proto = 0;
     socklen_t len = sizeof domain;
     if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
-        return MCRX_E_SOCKET_FAMILY; /* not a socket (ENOTSOCK) or bad fd */
+        return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY); /* not a socket (ENOTSOCK) or bad fd */
     len = sizeof type;
     getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
     len = sizeof proto;
@@ -164,15 +164,15 @@ int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
     if (domain != mcrx_linux_af(&cfg->group) || type != SOCK_DGRAM ||
         proto != IPPROTO_UDP) {
         errno = EPROTOTYPE;
-        return MCRX_E_SOCKET_FAMILY;
+        return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY);
     }
     mcrx_ip ip;
     uint16_t port = 0;
     if (mcrx_plat_local_addr(fd, &ip, &port) != MCRX_OK)
-        return MCRX_E_LOCAL_ADDR;
+        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
     if (port != cfg->dst_port) {
         errno = EADDRNOTAVAIL;
-        return MCRX_E_SOCKET_PORT;
+        return mcrx_plat_fail(MCRX_E_SOCKET_PORT);
     }
     return set_receive_options(fd, domain, so, rcvbuf_granted);
 }
@@ -188,10 +188,10 @@ int mcrx_plat_local_addr(int fd, mcrx_ip *addr, uint16_t *port)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return MCRX_E_LOCAL_ADDR;
+        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
     if (!mcrx_linux_from_sockaddr((struct sockaddr *)&ss, addr, port)) {
         errno = EAFNOSUPPORT;
-        return MCRX_E_LOCAL_ADDR;
+        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
     }
     return MCRX_OK;
 }
@@ -204,4 +204,24 @@ uint32_t mcrx_plat_socket_drops(int fd)
         len <= SK_MEMINFO_DROPS * sizeof mem[0])
         return 0;
     return mem[SK_MEMINFO_DROPS];
+}
+
+/* ---- OS errors (platform.h) ---- */
+
+int mcrx_plat_fail(int status)
+{
+    mcrx_os_error_set(errno);
+    return status;
+}
+
+int mcrx_plat_fail_with(int status, int os_error)
+{
+    mcrx_os_error_set(os_error);
+    errno = os_error;
+    return status;
+}
+
+void mcrx_plat_os_error_restore(void)
+{
+    errno = mcrx_last_os_error();
 }

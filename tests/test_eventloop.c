@@ -1,0 +1,233 @@
+/*
+ * The context's wait object in a user's own event loop (contract v2), and
+ * the receive-loop regressions of issue 7. Every test here failed on the
+ * io_uring backend before the release/service split:
+ *   - a burst larger than a sub's initial buffers stalled after 32
+ *     datagrams (a request that ended was re-armed only by the next call,
+ *     and the eventfd was cleared meanwhile);
+ *   - receiving through a borrowed sub left the eventfd readable forever
+ *     (an idle epoll loop spun);
+ *   - a signal made mcrx_ctx_wait(-1) return 0 ("timeout");
+ *   - mcrx_sub_try_recv on a borrowed sub while the context had a carry.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define FILE_NO 15
+#define PORT(t) ((uint16_t)(MT_PORT_BASE_EVENTLOOP + 10 * (t)))
+
+TestSuite(eventloop, .timeout = 60);
+
+/* The user's loop: epoll on mcrx_ctx_fd(), and on each wake-up receive
+ * until a call returns fewer than asked, as the header says. */
+struct loop {
+    int ep;
+    long wakeups;
+};
+
+static struct loop loop_open(mcrx_ctx *ctx)
+{
+    struct loop l = {.ep = epoll_create1(EPOLL_CLOEXEC), .wakeups = 0};
+    cr_assert_geq(l.ep, 0, "epoll_create1: %s", strerror(errno));
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+    cr_assert_eq(epoll_ctl(l.ep, EPOLL_CTL_ADD, mcrx_ctx_fd(ctx), &ev), 0,
+                 "epoll_ctl: %s", strerror(errno));
+    return l;
+}
+
+/* Wait for one wake-up; 1 = woke, 0 = timed out. */
+static int loop_wait(struct loop *l, int timeout_ms)
+{
+    struct epoll_event ev;
+    int n;
+    do
+        n = epoll_wait(l->ep, &ev, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    cr_assert_geq(n, 0, "epoll_wait: %s", strerror(errno));
+    l->wakeups += n;
+    return n;
+}
+
+/* Drain the way an application does after a wake-up. by_sub: through the
+ * borrowed subscription until a call returns 0; else ctx batches of 256
+ * until a call returns fewer. Returns packets received. */
+static long drain_once(mcrx_ctx *ctx, mcrx_sub *sub)
+{
+    static mcrx_packet pkts[256];
+    long got = 0;
+    int n;
+    if (sub) {
+        while ((n = mcrx_sub_try_recv(sub, pkts)) == 1)
+            got++;
+    } else {
+        do {
+            n = mcrx_ctx_recv_batch(ctx, pkts, 256);
+            got += n > 0 ? n : 0;
+        } while (n == 256);
+    }
+    cr_assert_geq(n, 0, "receive: %s", mcrx_strerror(n));
+    return got;
+}
+
+static void stats_of(mcrx_ctx *ctx, uint64_t id, mcrx_sub_stats *st)
+{
+    cr_assert_eq(mcrx_sub_get_stats(mcrx_ctx_get(ctx, id), st), MCRX_OK);
+}
+
+static void burst_arrives(unsigned t, unsigned count, bool by_sub)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, t);
+    mcrx_config c = mt_cfg_asm4(g, PORT(t), MT_V4_RX);
+    uint64_t id = mt_add_join(ctx, &c);
+    mcrx_sub *sub = by_sub ? mcrx_ctx_get(ctx, id) : NULL;
+    struct loop l = loop_open(ctx);
+
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, g, PORT(t), "b", 0, count);
+    long got = 0;
+    while (got < (long)count && loop_wait(&l, 2000) == 1)
+        got += drain_once(ctx, sub);
+    cr_expect_eq(got, (long)count, "burst of %u by %s: %ld arrived, then the fd "
+                 "stayed quiet for 2 s", count, by_sub ? "borrowed sub" : "ctx batch", got);
+
+    /* Idle: at most one (spurious) wake-up in a quiet second, not a spin. */
+    long before = l.wakeups;
+    int64_t end = mt_now_ms() + 1000;
+    while (mt_now_ms() < end) {
+        if (loop_wait(&l, (int)(end - mt_now_ms())) == 1)
+            cr_expect_eq(drain_once(ctx, sub), 0, "data while idle");
+        if (l.wakeups - before > 10)
+            break;
+    }
+    cr_expect_leq(l.wakeups - before, 1, "%ld wake-ups in an idle second",
+                  l.wakeups - before);
+    mcrx_sub_stats st;
+    stats_of(ctx, id, &st);
+    cr_expect_eq(st.kernel_drops, 0, "kernel drops");
+    mt_sender_close(&s);
+    close(l.ep);
+    mcrx_ctx_free(ctx);
+}
+
+Test(eventloop, epoll_batch_burst_20) { burst_arrives(1, 20, false); }
+Test(eventloop, epoll_batch_burst_100) { burst_arrives(2, 100, false); }
+Test(eventloop, epoll_batch_burst_300) { burst_arrives(3, 300, false); }
+Test(eventloop, epoll_batch_burst_1000) { burst_arrives(4, 1000, false); }
+Test(eventloop, epoll_borrowed_sub_burst_20) { burst_arrives(5, 20, true); }
+Test(eventloop, epoll_borrowed_sub_burst_100) { burst_arrives(6, 100, true); }
+Test(eventloop, epoll_borrowed_sub_burst_300) { burst_arrives(7, 300, true); }
+Test(eventloop, epoll_borrowed_sub_burst_1000) { burst_arrives(8, 1000, true); }
+
+/* A one-packet receive leaves the rest of the turn read ahead in the
+ * library: the fd must stay readable for it (else a loop that stops early,
+ * e.g. on a per-wake-up budget, would never be woken for it). */
+Test(eventloop, fd_readable_while_library_holds_read_ahead)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 9);
+    mcrx_config c = mt_cfg_asm4(g, PORT(9), MT_V4_RX);
+    (void)mt_add_join(ctx, &c);
+    struct loop l = loop_open(ctx);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, g, PORT(9), "h", 0, 10);
+    cr_assert_eq(loop_wait(&l, 2000), 1);
+    mcrx_packet p;
+    long got = 0;
+    for (int i = 0; i < 3; i++)
+        got += mcrx_ctx_try_recv_any(ctx, &p) == 1;
+    cr_expect_eq(got, 3);
+    /* stop early: 7 are left, in the library or the kernel */
+    cr_expect_eq(loop_wait(&l, 500), 1, "fd not readable with 7 datagrams left");
+    got += drain_once(ctx, NULL);
+    cr_expect_eq(got, 10);
+    mt_sender_close(&s);
+    close(l.ep);
+    mcrx_ctx_free(ctx);
+}
+
+/* While the context holds a turn read ahead for sub A, sub B's own
+ * receive still returns B's datagrams. */
+Test(eventloop, borrowed_sub_receives_while_ctx_has_carry)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *ga = mt_group_asm4(FILE_NO, 10), *gb = mt_group_asm4(FILE_NO, 11);
+    mcrx_config ca = mt_cfg_asm4(ga, PORT(10), MT_V4_RX);
+    mcrx_config cb = mt_cfg_asm4(gb, PORT(11), MT_V4_RX);
+    uint64_t ia = mt_add_join(ctx, &ca), ib = mt_add_join(ctx, &cb);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, ga, PORT(10), "a", 0, 100);
+    mt_send_seq(&s, gb, PORT(11), "b", 0, 5);
+    usleep(100 * 1000);
+    mcrx_packet p;
+    /* one packet: some sub's turn is read ahead (A's, or B's first) */
+    cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
+    long b_got = p.sub_id == ib, a_got = p.sub_id == ia;
+    mcrx_sub *b = mcrx_ctx_get(ctx, ib), *a = mcrx_ctx_get(ctx, ia);
+    int n;
+    while ((n = mcrx_sub_try_recv(b, &p)) == 1) {
+        cr_expect_eq(p.sub_id, ib);
+        b_got++;
+    }
+    cr_expect_eq(n, 0);
+    cr_expect_eq(b_got, 5, "B's own receive found %ld of 5 while the context "
+                 "held a carry", b_got);
+    while ((n = mcrx_sub_try_recv(a, &p)) == 1)
+        a_got++;
+    cr_expect_eq(a_got, 100, "A: %ld of 100", a_got);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* A signal ends mcrx_ctx_wait(-1) with MCRX_E_INTERRUPTED, not 0. */
+Test(eventloop, wait_forever_interrupted_by_signal)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 12);
+    mcrx_config c = mt_cfg_asm4(g, PORT(12), MT_V4_RX);
+    (void)mt_add_join(ctx, &c);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: the wait sees EINTR */
+    cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 200 * 1000}};
+    cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+    int64_t t0 = mt_now_ms();
+    int st = mcrx_ctx_wait(ctx, -1);
+    int64_t dt = mt_now_ms() - t0;
+    cr_expect_eq(st, MCRX_E_INTERRUPTED, "wait(-1) after a signal returned %d (%s)",
+                 st, mcrx_status_name(st));
+    cr_expect_lt(dt, 5000, "returned after %lld ms", (long long)dt);
+    /* and a bounded wait is interrupted the same way */
+    cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+    st = mcrx_ctx_wait(ctx, 3000);
+    cr_expect_eq(st, MCRX_E_INTERRUPTED, "wait(3000) after a signal returned %d", st);
+    signal(SIGALRM, SIG_DFL);
+    mcrx_ctx_free(ctx);
+}
+
+/* OS errors are captured where they happen (mcrx_last_os_error), and
+ * errno agrees on return. */
+Test(eventloop, os_error_is_the_failing_calls)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_config c = mt_cfg_asm4(mt_group_asm4(FILE_NO, 13), PORT(13), MT_V4_RX);
+    uint64_t id;
+    int fd = mt_udp_socket(AF_INET, PORT(13));
+    close(fd); /* a closed descriptor: EBADF from the first socket call */
+    int st = mcrx_ctx_add_with_socket(ctx, &c, fd, &id);
+    cr_expect_eq(st, MCRX_E_SOCKET_FAMILY, "%s", mcrx_status_name(st));
+    cr_expect_eq(mcrx_last_os_error(), EBADF, "last_os_error %d", mcrx_last_os_error());
+    cr_expect_eq(errno, EBADF);
+    mcrx_ctx_free(ctx);
+}
