@@ -10,16 +10,24 @@
 #include "mcrx_build_config.h"
 
 extern const struct mcrx_backend_ops mcrx_backend_recvmmsg;
-#ifdef MCRX_HAVE_IOURING
 extern const struct mcrx_backend_ops mcrx_backend_iouring;
-#endif
+extern const struct mcrx_backend_ops mcrx_backend_kqueue;
+extern const struct mcrx_backend_ops mcrx_backend_iocp;
 
-/* In order of preference for fallback. */
+/* What this build compiled, in order of preference for fallback. */
 static const struct mcrx_backend_ops *const registry[] = {
 #ifdef MCRX_HAVE_IOURING
     &mcrx_backend_iouring,
 #endif
+#ifdef MCRX_HAVE_RECVMMSG
     &mcrx_backend_recvmmsg,
+#endif
+#ifdef MCRX_HAVE_KQUEUE
+    &mcrx_backend_kqueue,
+#endif
+#ifdef MCRX_HAVE_IOCP
+    &mcrx_backend_iocp,
+#endif
 };
 #define REGISTRY_LEN (sizeof registry / sizeof registry[0])
 
