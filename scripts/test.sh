@@ -5,12 +5,14 @@
 #   3. the default build under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Every test program runs inside a private network namespace
 # (scripts/mcrx-netns); nothing joins or sends on the machine's own network.
-# Ends with the line "N passed, N failed" (Criterion cases, and whole
-# programs for tests that are not Criterion suites).
+# Ends with the line "N passed, N failed, N skipped" (Criterion cases, and
+# whole programs for tests that are not Criterion suites); every skip is
+# listed with its reason and never counted as passed.
 set -u
 cd "$(dirname "$0")/.."
 PASS=0
 FAIL=0
+SKIP=0
 SUITES=${MCRX_TEST_SUITES:-"default nouring asan"}
 
 run() { # name builddir meson-options...
@@ -29,28 +31,36 @@ run() { # name builddir meson-options...
     # line), whole programs otherwise (bench smoke runs, the quick start).
     counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
 import json, re, sys
-ok = bad = 0
+ok = bad = skipped = 0
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    passed = t["result"] in ("OK", "EXPECTEDFAIL", "SKIP")
+    passed = t["result"] in ("OK", "EXPECTEDFAIL")
     out = (t.get("stdout") or "") + (t.get("stderr") or "")
+    skips = re.findall(r"\[SKIP\] (\S+): (.*)", out)
+    for name, why in skips:
+        print(f"    skipped {name}: {why}", file=sys.stderr)
     m = re.search(r"Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", out)
     if m:
         ok += int(m.group(2))
         bad += int(m.group(3)) + int(m.group(4))
+        skipped += len(skips)
         if not passed and int(m.group(3)) + int(m.group(4)) == 0:
             bad += 1  # the program failed outside its cases (sanitizer, crash)
+    elif t["result"] == "SKIP":
+        skipped += 1
+        print(f"    skipped {t['name']}: exit 77 (see its log)", file=sys.stderr)
     elif passed:
         ok += 1
     else:
         bad += 1
-print(ok, bad)
+print(ok, bad, skipped)
 PY
 )
     set -- $counts
-    echo "=== $name: $1 passed, $2 failed (Criterion cases, plus whole programs that have none)"
+    echo "=== $name: $1 passed, $2 failed, $3 skipped (Criterion cases, plus whole programs that have none)"
     PASS=$((PASS + $1))
     FAIL=$((FAIL + $2))
+    SKIP=$((SKIP + $3))
 }
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -60,8 +70,11 @@ for s in $SUITES; do
     case $s in
     default) run default build-test ;;
     nouring) run nouring build-test-nouring -Diouring=disabled ;;
-    asan) run asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false ;;
+    # The sanitized build also checks the io_uring CQ bound on every
+    # submission (MCRX_IOURING_DEBUG aborts when it is broken).
+    asan) run asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+        -Dc_args=-DMCRX_IOURING_DEBUG ;;
     esac
 done
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" = 0 ]

@@ -830,3 +830,35 @@ Test(tools, recv_meta_ipv6_ssm_meta_line)
     cr_expect_not_null(strstr(OUT(&c), "[done] received=2\n"));
     proc_free(&c);
 }
+
+/* As in the crate: an address given as mcrx_send's INTERFACE is also the
+ * source it binds to, so an SSM receiver for that source gets the data.
+ * IPv6 shows it (IPV6_MULTICAST_IF takes only an index: before, the kernel
+ * picked v1's first address, never the second one, 2001:db8:77::3). An
+ * interface of :: means "no interface". */
+Test(tools, send_interface_address_is_the_source)
+{
+    const char *g = mt_group_ssm6(FILE_NO, 30);
+    char port[16];
+    snprintf(port, sizeof port, "%u", PORT(30));
+    char *argv[] = { (char *)RECV, (char *)g, port, (char *)MT_V6_TX2,
+                     (char *)MT_IF_RX, "--count", "2", "--timeout", "10", NULL };
+    struct proc c;
+    start_receiver(&c, argv);
+    char *sargv[] = { (char *)SEND, (char *)g, port, "via-if", "10", (char *)MT_V6_TX2,
+                      "--count", "2", NULL };
+    struct proc s;
+    run(&s, NULL, false, sargv);
+    cr_assert_eq(s.status, 0, "mcrx_send exit %d\n%s", s.status, ERR(&s));
+    proc_free(&s);
+    finish(&c, 15000);
+    cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+                 OUT(&c), ERR(&c));
+    cr_expect_eq(count_lines(OUT(&c), "[recv] "), 2u, "%s", OUT(&c));
+
+    char *nargv[] = { (char *)SEND, (char *)mt_group_asm6(FILE_NO, 31), port, "x",
+                      "0", "::", NULL };
+    run(&s, NULL, false, nargv);
+    cr_expect_eq(s.status, 0, "INTERFACE :: refused: exit %d\n%s", s.status, ERR(&s));
+    proc_free(&s);
+}

@@ -28,7 +28,7 @@ struct mcrx_engine {
     uint32_t max_batch;
     /* Datagrams read for the head sub's turn and not yet delivered: a
      * one-packet call reads a whole turn at once and serves the next calls
-     * from here, without a syscall; begin_call() keeps the carry's views. */
+     * from here, without a syscall; release() keeps the carry's views. */
     struct mcrx_rx *rx;        /* max_batch records */
     uint32_t carry_pos, carry_end;
     bool carry_drained;        /* the read behind the carry came back short */

@@ -97,18 +97,20 @@
  * - user_data = kind | slot << 8 | generation << 32: a CQE of an older
  *   request of a reused slot can never be mistaken for the current one.
  *
- * wait_fd: an eventfd registered with io_uring_register_eventfd(); the
- * kernel adds to it whenever it posts CQEs. Semantics: the fd is readable
- * while harvested datagrams are pending or new CQEs may have arrived (it
- * may be spuriously readable once after the last datagram was handed out;
- * the next poll() clears that). poll() keeps it so: if datagrams are still
- * pending after a harvest it makes sure the counter is non-zero (writing 1
- * if we drained it earlier); when nothing is pending it drains the counter
- * with read() and then harvests once more, so a CQE that was posted just
- * before the drain is not lost: either it is harvested after the drain, or
- * it was posted after the drain and its signal keeps the fd readable.
- * efd_set tracks "the counter is known to be (or about to be) non-zero" to
- * save the read()/write() syscalls in the common cases.
+ * Wait object (contract v2, backend.h): an eventfd registered with
+ * io_uring_register_eventfd(); the kernel adds to it whenever it posts
+ * CQEs. service(), which ends every receive call and every detach, first
+ * re-posts buffers and re-arms ended requests (replenish(): never left for
+ * the application's next call), then settles the eventfd: it must be
+ * readable while harvested datagrams are pending, the core holds
+ * read-ahead (hold), or a sub has no live request (needs_service(): its
+ * buffers are all out as views, so only the next call's release() can
+ * re-post them). Otherwise service() drains the counter with read() and
+ * harvests once more, so a CQE that was posted just before the drain is not
+ * lost: either it is harvested after the drain, or it was posted after the
+ * drain and its signal keeps the fd readable. efd_set tracks "the counter
+ * is known to be (or about to be) non-zero" to save the read()/write()
+ * syscalls in the common cases.
  *
  * Availability: create() returns MCRX_E_BACKEND_UNAVAILABLE (errno kept)
  * when io_uring_queue_init fails with ENOSYS / EPERM / EACCES / EINVAL
@@ -486,7 +488,7 @@ static void handle_cqe(struct mcrx_backend *b, const struct io_uring_cqe *cqe)
 }
 
 /* Reap every CQE there is. after_drain: we just drained the eventfd, so
- * these CQEs may have signalled before the drain (see wait_fd). */
+ * these CQEs may have signalled before the drain (see "Wait object"). */
 static unsigned harvest(struct mcrx_backend *b, bool after_drain)
 {
     unsigned head, n = 0;
