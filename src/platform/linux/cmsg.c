@@ -38,6 +38,7 @@ static void parse_one(const struct cmsghdr *c, const uint8_t *msg, size_t avail,
             return;
         memcpy(&pi, d, sizeof pi);
         rx->dst.family = MCRX_AF_INET;
+        rx->dst.scope_id = 0;
         memcpy(rx->dst.addr, &pi.ipi_addr, 4); /* header destination */
         rx->ifindex = (uint32_t)pi.ipi_ifindex;
         rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
@@ -47,6 +48,7 @@ static void parse_one(const struct cmsghdr *c, const uint8_t *msg, size_t avail,
             return;
         memcpy(&pi, d, sizeof pi);
         rx->dst.family = MCRX_AF_INET6;
+        rx->dst.scope_id = 0;
         memcpy(rx->dst.addr, &pi.ipi6_addr, 16);
         rx->ifindex = pi.ipi6_ifindex;
         rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
@@ -73,7 +75,7 @@ void mcrx_plat_parse_rx(const void *name, uint32_t namelen, const void *control,
     rx->ts_ns = 0;
     rx->ifindex = 0;
     rx->src_port = 0;
-    memset(&rx->dst, 0, sizeof rx->dst);
+    rx->dst.family = MCRX_AF_UNSPEC; /* the rest is set with the family */
     if (namelen < sizeof(struct sockaddr_in) ||
         !mcrx_linux_from_sockaddr(name, &rx->src, &rx->src_port))
         memset(&rx->src, 0, sizeof rx->src);
@@ -93,7 +95,7 @@ void mcrx_plat_parse_rx(const void *name, uint32_t namelen, const void *control,
     }
     if (msg_flags & MSG_CTRUNC) { /* some control data was cut off */
         rx->flags &= ~(uint32_t)(MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX);
-        memset(&rx->dst, 0, sizeof rx->dst);
+        rx->dst.family = MCRX_AF_UNSPEC;
         rx->ifindex = 0;
     }
 }
