@@ -413,3 +413,58 @@ Test(fairness, more_ready_subs_than_one_poll_all_in_first_round, .timeout = 120)
     mt_sender_close(&s);
     mcrx_ctx_free(ctx);
 }
+
+/* A sub that leaves the ready list outside its own turn (here: a leave
+ * while it still waits for its turn) takes its turn out of the round. Else
+ * the round ends a turn late and a quiet sub that turned ready waits an
+ * extra turn of a busy one. Three flooded subs X, Y, Z (budget 4); after
+ * X's turn and Y's first packet, Z leaves and quiet Q gets a datagram: Q's
+ * comes after the rest of Y's turn and one turn of X, i.e. within 8
+ * packets (it was the 12th before issue 7). */
+Test(fairness, leave_outside_turn_shortens_the_round)
+{
+    enum { B = 4 };
+    mcrx_ctx_options o = mt_opts();
+    o.turn_budget = B;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    uint64_t ids[3];
+    char groups[4][32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(groups[i], sizeof groups[i], "%s", mt_group_asm4(FILE_NO, 60 + (unsigned)i));
+        mcrx_config c = mt_cfg_asm4(groups[i], PORT(60 + i), MT_V4_RX);
+        uint64_t id = mt_add_join(ctx, &c);
+        if (i < 3)
+            ids[i] = id;
+    }
+    uint64_t q = ids[2] + 1;
+    for (int i = 0; i < 3; i++)
+        mt_send_seq(&s, groups[i], PORT(60 + i), "f", 0, 100);
+    usleep(100 * 1000);
+    mcrx_packet p;
+    cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
+    uint64_t x = p.sub_id;
+    for (int k = 1; k < B; k++) {
+        cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
+        cr_assert_eq(p.sub_id, x, "turn of %d not contiguous", B);
+    }
+    cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
+    uint64_t y = p.sub_id, z = 0;
+    cr_assert_neq(y, x);
+    for (int i = 0; i < 3; i++)
+        if (ids[i] != x && ids[i] != y)
+            z = ids[i];
+    cr_assert_eq(mcrx_ctx_leave(ctx, z), MCRX_OK);
+    mt_send(&s, groups[3], PORT(63), "quiet", 5);
+    usleep(50 * 1000);
+    int pos = 0;
+    for (pos = 1; pos <= 20; pos++) {
+        cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
+        if (p.sub_id == q)
+            break;
+    }
+    cr_expect_leq(pos, 2 * B, "the quiet sub's datagram came %d-th (bound: the "
+                  "rest of Y's turn and one turn of X = %d)", pos, 2 * B);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}
