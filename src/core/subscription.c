@@ -162,3 +162,22 @@ int mcrx_sub_into_parts(mcrx_sub *sub, mcrx_sub_parts *out)
     free(sub);
     return MCRX_OK;
 }
+
+int mcrx_sub_recv_batch(mcrx_sub *sub, mcrx_packet *out, size_t max)
+{
+    return mcrx_sub_recv_batch_meta(sub, out, NULL, max);
+}
+
+/* An extracted sub is the only one on its own receiver, so the engine's
+ * batch call returns its packets only. */
+int mcrx_sub_recv_batch_meta(mcrx_sub *sub, mcrx_packet *out, mcrx_metadata *meta,
+                             size_t max)
+{
+    if (!sub || !out)
+        return MCRX_E_INVALID_ARG;
+    if (sub->ctx)
+        return MCRX_E_OWNED_BY_CONTEXT;
+    if (sub->state != MCRX_SUB_JOINED)
+        return MCRX_E_NOT_JOINED;
+    return mcrx_engine_recv(sub->own_engine, out, meta, max);
+}
