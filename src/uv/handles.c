@@ -169,7 +169,7 @@ int mcrx_uv_sub_init(uv_loop_t *loop, mcrx_sub *sub, const mcrx_uv_options *opts
 
 int mcrx_uv_sub_start(mcrx_uv_sub *h, mcrx_uv_sub_cb cb)
 {
-    if (!h || !cb)
+    if (!h || !cb || h->r.closing)
         return MCRX_E_INVALID_ARG;
     if (mcrx_sub_get_state(h->sub) != MCRX_SUB_JOINED)
         return MCRX_E_NOT_JOINED;

@@ -1,0 +1,960 @@
+/*
+ * mcrx-uv: a context and an owned subscription on a real libuv loop.
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Datagrams go over lo (127.0.0.1 sender) to ASM groups; bursts are sent
+ * from a timer callback while the loop runs, so they arrive while the
+ * loop sleeps on the descriptor (the case where a missed wake-up stalls).
+ * Every run has a guard timer: a stall ends the run and the counts fail.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "mcrx/mcrx_uv.h"
+
+#define FILE_NO 20
+#define PORT(t) ((uint16_t)(MT_PORT_BASE_UV + 10 * (t)))
+#define GUARD_MS 10000
+
+TestSuite(uv, .timeout = 60);
+
+/* ------------------------------------------------------------------ */
+/* What one receiver saw                                               */
+/* ------------------------------------------------------------------ */
+
+struct rx {
+    const char *tag;
+    unsigned want;          /* datagrams "<tag>-0" .. "<tag>-(want-1)" */
+    unsigned got, dup, foreign, batches, max_batch;
+    uint8_t *seen;
+    int last_error;
+    unsigned errors;
+    mcrx_ip group;          /* metadata check: destination == group */
+    unsigned meta_checked, meta_bad;
+    unsigned after_close;   /* callbacks after we closed the handle */
+    bool closed;            /* we asked for close */
+    unsigned close_calls;   /* close callbacks run */
+    bool close_when_done;   /* close the handle once all arrived */
+    uv_loop_t *loop;
+};
+
+static void rx_init(struct rx *r, const char *tag, unsigned want)
+{
+    memset(r, 0, sizeof *r);
+    r->tag = tag;
+    r->want = want;
+    r->seen = calloc(want ? want : 1, 1);
+    cr_assert_not_null(r->seen);
+}
+
+static bool rx_done(const struct rx *r) { return r->got >= r->want; }
+
+/* Count one packet; returns its sequence number or -1 (foreign). */
+static long rx_count(struct rx *r, const mcrx_packet *p, const mcrx_metadata *m)
+{
+    mt_pkt k;
+    mt_pkt_copy(&k, p, NULL);
+    long i = mt_seq_of(&k, r->tag);
+    mt_pkt_free(&k);
+    if (i < 0 || (unsigned long)i >= r->want) {
+        r->foreign++;
+        return -1;
+    }
+    if (r->seen[i]++)
+        r->dup++;
+    else
+        r->got++;
+    if (m) {
+        r->meta_checked++;
+        if (!(m->flags & MCRX_META_DESTINATION) ||
+            !mcrx_ip_equal(&m->destination, &r->group))
+            r->meta_bad++;
+    }
+    return i;
+}
+
+static void rx_batch(struct rx *r, int status, size_t count)
+{
+    if (r->closed)
+        r->after_close++;
+    if (status < 0) {
+        r->errors++;
+        r->last_error = status;
+        return;
+    }
+    cr_expect_gt(count, 0u, "MCRX_OK batch with no packet");
+    r->batches++;
+    if (count > r->max_batch)
+        r->max_batch = (unsigned)count;
+}
+
+static void rx_expect_all(const struct rx *r)
+{
+    cr_expect_eq(r->got, r->want, "%s: %u of %u datagrams arrived", r->tag,
+                 r->got, r->want);
+    cr_expect_eq(r->dup, 0u, "%s: %u duplicates", r->tag, r->dup);
+    cr_expect_eq(r->foreign, 0u, "%s: %u foreign datagrams", r->tag, r->foreign);
+    cr_expect_eq(r->errors, 0u, "%s: %u error callbacks (last %s)", r->tag,
+                 r->errors, mcrx_status_name(r->last_error));
+}
+
+static void rx_free(struct rx *r) { free(r->seen); }
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                           */
+/* ------------------------------------------------------------------ */
+
+static void on_ctx_closed(mcrx_uv_ctx *h)
+{
+    struct rx *r = mcrx_uv_ctx_get_data(h);
+    r->close_calls++;
+}
+
+static void on_ctx_batch(mcrx_uv_ctx *h, int status, const mcrx_packet *p,
+                         const mcrx_metadata *m, size_t n)
+{
+    struct rx *r = mcrx_uv_ctx_get_data(h);
+    rx_batch(r, status, n);
+    for (size_t i = 0; i < n; i++)
+        rx_count(r, &p[i], m ? &m[i] : NULL);
+    if (r->close_when_done && rx_done(r) && !r->closed) {
+        r->closed = true;
+        mcrx_uv_ctx_close(h, on_ctx_closed);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The test bed: a loop, a guard timer, a sender                       */
+/* ------------------------------------------------------------------ */
+
+struct bed {
+    uv_loop_t loop;
+    uv_timer_t guard;   /* stops a stalled run */
+    uv_timer_t kick;    /* sends the bursts once the loop sleeps */
+    uv_prepare_t iter;  /* counts loop iterations */
+    uint64_t iterations;
+    bool guard_fired;
+    mt_sender s;
+    /* what kick sends: up to 3 (group, port, tag, count) */
+    struct { const char *group; uint16_t port; const char *tag; unsigned n; } send[3];
+    unsigned nsend;
+};
+
+static void on_guard(uv_timer_t *t)
+{
+    struct bed *b = t->data;
+    b->guard_fired = true;
+    uv_stop(&b->loop);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+    struct bed *b = t->data;
+    for (unsigned i = 0; i < b->nsend; i++)
+        mt_send_seq(&b->s, b->send[i].group, b->send[i].port, b->send[i].tag, 0,
+                    b->send[i].n);
+}
+
+static void on_iter(uv_prepare_t *p)
+{
+    struct bed *b = p->data;
+    b->iterations++;
+}
+
+static void bed_init(struct bed *b)
+{
+    memset(b, 0, sizeof *b);
+    cr_assert_eq(uv_loop_init(&b->loop), 0);
+    uv_timer_init(&b->loop, &b->guard);
+    uv_timer_init(&b->loop, &b->kick);
+    uv_prepare_init(&b->loop, &b->iter);
+    b->guard.data = b->kick.data = b->iter.data = b;
+    uv_unref((uv_handle_t *)&b->guard); /* a pending guard keeps no run alive */
+    uv_timer_start(&b->guard, on_guard, GUARD_MS, 0);
+    uv_prepare_start(&b->iter, on_iter);
+    uv_unref((uv_handle_t *)&b->iter);
+    b->s = mt_sender_v4("127.0.0.1", "lo");
+}
+
+static void bed_send_later(struct bed *b, const char *group, uint16_t port,
+                           const char *tag, unsigned n)
+{
+    cr_assert_lt(b->nsend, 3u);
+    b->send[b->nsend].group = group;
+    b->send[b->nsend].port = port;
+    b->send[b->nsend].tag = tag;
+    b->send[b->nsend].n = n;
+    b->nsend++;
+    uv_timer_start(&b->kick, on_kick, 20, 0);
+}
+
+static void close_if_open(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Close the bed's own handles, run the loop until every close callback
+ * ran, and check libuv has nothing left (no handle leaked by mcrx-uv). */
+static void bed_finish(struct bed *b)
+{
+    uv_close((uv_handle_t *)&b->guard, NULL);
+    uv_close((uv_handle_t *)&b->kick, NULL);
+    uv_close((uv_handle_t *)&b->iter, NULL);
+    cr_expect_eq(uv_run(&b->loop, UV_RUN_DEFAULT), 0);
+    int rc = uv_loop_close(&b->loop);
+    if (rc != 0) { /* report, then clean up so the next test is not hit */
+        cr_expect_eq(rc, 0, "uv_loop_close: %s (a handle was left open)",
+                     uv_strerror(rc));
+        uv_walk(&b->loop, close_if_open, NULL);
+        uv_run(&b->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&b->loop);
+    }
+    mt_sender_close(&b->s);
+}
+
+static mcrx_uv_ctx *uv_ctx_on(struct bed *b, mcrx_ctx *ctx,
+                              const mcrx_uv_options *o, struct rx *r)
+{
+    mcrx_uv_ctx *h = NULL;
+    int rc = mcrx_uv_ctx_init(&b->loop, ctx, o, &h);
+    cr_assert_eq(rc, MCRX_OK, "mcrx_uv_ctx_init: %s", mcrx_status_name(rc));
+    mcrx_uv_ctx_set_data(h, r);
+    r->loop = &b->loop;
+    cr_assert_eq(mcrx_uv_ctx_context(h), ctx);
+    cr_assert_eq(mcrx_uv_ctx_loop(h), &b->loop);
+    return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Bursts through the adapter                                          */
+/* ------------------------------------------------------------------ */
+
+static void run_burst(unsigned t, unsigned n, bool metadata)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, t);
+    mcrx_config c = mt_cfg_asm4(g, PORT(t), NULL);
+    (void)mt_add_join(ctx, &c);
+
+    struct rx r;
+    rx_init(&r, "burst", n);
+    r.group = mt_ip(g);
+    r.close_when_done = true;
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.metadata = metadata;
+    mcrx_uv_ctx *h = uv_ctx_on(&b, ctx, &o, &r);
+    cr_assert_eq(mcrx_uv_ctx_start(h, on_ctx_batch), MCRX_OK);
+    bed_send_later(&b, g, PORT(t), "burst", n);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+
+    cr_expect_not(b.guard_fired, "stalled: %u of %u after %d ms", r.got, n, GUARD_MS);
+    rx_expect_all(&r);
+    cr_expect_leq(r.max_batch, o.batch, "a batch of %u > options.batch %u",
+                  r.max_batch, o.batch);
+    if (metadata) {
+        cr_expect_eq(r.meta_checked, r.got, "metadata missing");
+        cr_expect_eq(r.meta_bad, 0u, "%u packets with a wrong destination", r.meta_bad);
+    }
+    if (!r.closed)
+        mcrx_uv_ctx_close(h, on_ctx_closed);
+    bed_finish(&b);
+    cr_expect_eq(r.close_calls, 1u, "close callback ran %u times", r.close_calls);
+    cr_expect_eq(r.after_close, 0u, "%u callbacks after close", r.after_close);
+    mcrx_sub_stats st;
+    cr_assert_eq(mcrx_sub_get_stats(mcrx_ctx_get(ctx, 1), &st), MCRX_OK);
+    cr_expect_eq(st.kernel_drops, 0u, "kernel dropped %llu", (unsigned long long)st.kernel_drops);
+    rx_free(&r);
+    mcrx_ctx_free(ctx);
+}
+
+Test(uv, burst_of_1) { run_burst(1, 1, false); }
+Test(uv, burst_of_20) { run_burst(2, 20, false); }
+Test(uv, burst_of_100) { run_burst(3, 100, false); }
+Test(uv, burst_of_300) { run_burst(4, 300, false); }
+Test(uv, burst_of_1000) { run_burst(5, 1000, false); }
+Test(uv, burst_of_300_with_metadata) { run_burst(6, 300, true); }
+
+/* Datagrams queued (and partly read ahead by the library) before start. */
+Test(uv, datagrams_queued_before_start_arrive)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 7);
+    mcrx_config c = mt_cfg_asm4(g, PORT(7), NULL);
+    (void)mt_add_join(ctx, &c);
+    mt_send_seq(&b.s, g, PORT(7), "early", 0, 300);
+    /* let the library read a turn ahead: one packet out, the rest carried */
+    mcrx_packet p;
+    cr_assert_eq(mcrx_ctx_wait(ctx, 2000), 1);
+    cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
+
+    struct rx r;
+    rx_init(&r, "early", 300);
+    r.close_when_done = true;
+    mt_pkt k;
+    mt_pkt_copy(&k, &p, NULL);
+    cr_assert_eq(mt_seq_of(&k, "early"), 0);
+    mt_pkt_free(&k);
+    r.seen[0] = 1;
+    r.got = 1;
+    mcrx_uv_ctx *h = uv_ctx_on(&b, ctx, NULL, &r);
+    cr_assert_eq(mcrx_uv_ctx_start(h, on_ctx_batch), MCRX_OK);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled at %u of 300", r.got);
+    rx_expect_all(&r);
+    if (!r.closed)
+        mcrx_uv_ctx_close(h, on_ctx_closed);
+    bed_finish(&b);
+    rx_free(&r);
+    mcrx_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* An idle loop sleeps                                                 */
+/* ------------------------------------------------------------------ */
+
+struct idle_probe {
+    struct bed *b;
+    struct rx *r;
+    uint64_t iter_at_start;
+    unsigned batches_at_start;
+    uv_timer_t t;
+    mcrx_uv_ctx *h;
+    int phase; /* 0: waiting for the datagram, 1: measuring, 2: done */
+};
+
+static void on_idle_probe(uv_timer_t *t)
+{
+    struct idle_probe *ip = t->data;
+    if (ip->phase == 0) {
+        /* the datagram was taken; now count one idle second */
+        cr_assert(rx_done(ip->r), "the one datagram did not arrive");
+        ip->phase = 1;
+        ip->iter_at_start = ip->b->iterations;
+        ip->batches_at_start = ip->r->batches;
+        uv_timer_start(t, on_idle_probe, 1000, 0);
+        return;
+    }
+    ip->phase = 2;
+    ip->iter_at_start = ip->b->iterations - ip->iter_at_start;
+    mcrx_uv_ctx_close(ip->h, on_ctx_closed);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(uv, idle_loop_does_not_spin)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 8);
+    mcrx_config c = mt_cfg_asm4(g, PORT(8), NULL);
+    (void)mt_add_join(ctx, &c);
+    struct rx r;
+    rx_init(&r, "one", 1);
+    struct idle_probe ip = {.b = &b, .r = &r};
+    ip.h = uv_ctx_on(&b, ctx, NULL, &r);
+    cr_assert_eq(mcrx_uv_ctx_start(ip.h, on_ctx_batch), MCRX_OK);
+    bed_send_later(&b, g, PORT(8), "one", 1);
+    uv_timer_init(&b.loop, &ip.t);
+    ip.t.data = &ip;
+    uv_timer_start(&ip.t, on_idle_probe, 300, 0);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_assert_eq(ip.phase, 2, "the idle second did not end (guard fired: %d)",
+                 b.guard_fired);
+    /* A sleeping loop wakes for the timer only; a spinning one (a
+     * descriptor that stays readable, an idle handle left on) runs
+     * thousands of iterations per second. */
+    cr_expect_leq(ip.iter_at_start, 10, "%llu loop iterations in an idle second",
+                  (unsigned long long)ip.iter_at_start);
+    cr_expect_eq(r.batches, ip.batches_at_start, "callbacks while idle");
+    rx_expect_all(&r);
+    bed_finish(&b);
+    rx_free(&r);
+    mcrx_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sharing a loop                                                      */
+/* ------------------------------------------------------------------ */
+
+struct ticker {
+    uv_timer_t t;
+    unsigned ticks;
+    struct rx *a, *b;
+};
+
+static void on_tick(uv_timer_t *t)
+{
+    struct ticker *k = t->data;
+    k->ticks++;
+    if (rx_done(k->a) && rx_done(k->b))
+        uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(uv, two_contexts_and_a_timer_on_one_loop)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ca = mt_ctx_new(NULL), *cb = mt_ctx_new(NULL);
+    const char *ga = mt_group_asm4(FILE_NO, 9), *gb = mt_group_asm4(FILE_NO, 109);
+    mcrx_config c1 = mt_cfg_asm4(ga, PORT(9), NULL);
+    mcrx_config c2 = mt_cfg_asm4(gb, PORT(9) + 1, NULL);
+    (void)mt_add_join(ca, &c1);
+    (void)mt_add_join(cb, &c2);
+    struct rx ra, rb;
+    rx_init(&ra, "a", 500);
+    rx_init(&rb, "b", 500);
+    ra.close_when_done = rb.close_when_done = true;
+    mcrx_uv_ctx *ha = uv_ctx_on(&b, ca, NULL, &ra);
+    mcrx_uv_ctx *hb = uv_ctx_on(&b, cb, NULL, &rb);
+    cr_assert_eq(mcrx_uv_ctx_start(ha, on_ctx_batch), MCRX_OK);
+    cr_assert_eq(mcrx_uv_ctx_start(hb, on_ctx_batch), MCRX_OK);
+    struct ticker k = {.a = &ra, .b = &rb};
+    uv_timer_init(&b.loop, &k.t);
+    k.t.data = &k;
+    uv_timer_start(&k.t, on_tick, 1, 1);
+    bed_send_later(&b, ga, PORT(9), "a", 500);
+    bed_send_later(&b, gb, PORT(9) + 1, "b", 500);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled: a %u, b %u", ra.got, rb.got);
+    rx_expect_all(&ra);
+    rx_expect_all(&rb);
+    cr_expect_gt(k.ticks, 0u, "the unrelated timer never fired");
+    if (!ra.closed)
+        mcrx_uv_ctx_close(ha, on_ctx_closed);
+    if (!rb.closed)
+        mcrx_uv_ctx_close(hb, on_ctx_closed);
+    if (!uv_is_closing((uv_handle_t *)&k.t))
+        uv_close((uv_handle_t *)&k.t, NULL);
+    bed_finish(&b);
+    cr_expect_eq(ra.close_calls + rb.close_calls, 2u);
+    rx_free(&ra);
+    rx_free(&rb);
+    mcrx_ctx_free(ca);
+    mcrx_ctx_free(cb);
+}
+
+/* A flooded context spends its budget and yields: a context that turned
+ * ready at the same time is served before the flood is through. */
+struct order {
+    struct rx *flood;
+    unsigned flood_when_quiet_done;
+    uint64_t *iterations;
+    uint64_t flood_first_iter, flood_last_iter;
+};
+
+static void on_flood_batch(mcrx_uv_ctx *h, int status, const mcrx_packet *p,
+                           const mcrx_metadata *m, size_t n)
+{
+    struct rx *r = mcrx_uv_ctx_get_data(h);
+    struct order *o = (struct order *)r->loop->data;
+    if (r->got == 0)
+        o->flood_first_iter = *o->iterations;
+    on_ctx_batch(h, status, p, m, n);
+    o->flood_last_iter = *o->iterations;
+}
+
+static void on_quiet_batch(mcrx_uv_ctx *h, int status, const mcrx_packet *p,
+                           const mcrx_metadata *m, size_t n)
+{
+    struct rx *r = mcrx_uv_ctx_get_data(h);
+    struct order *o = (struct order *)r->loop->data;
+    on_ctx_batch(h, status, p, m, n);
+    if (rx_done(r) && o->flood_when_quiet_done == 0)
+        o->flood_when_quiet_done = o->flood->got + 1; /* +1: 0 means unset */
+}
+
+Test(uv, budget_lets_another_context_in)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *cf = mt_ctx_new(NULL), *cq = mt_ctx_new(NULL);
+    const char *gf = mt_group_asm4(FILE_NO, 10), *gq = mt_group_asm4(FILE_NO, 110);
+    mcrx_config c1 = mt_cfg_asm4(gf, PORT(10), NULL);
+    mcrx_config c2 = mt_cfg_asm4(gq, PORT(10) + 1, NULL);
+    (void)mt_add_join(cf, &c1);
+    (void)mt_add_join(cq, &c2);
+    /* both queued before the loop runs: both descriptors are ready at the
+     * first iteration */
+    mt_send_seq(&b.s, gf, PORT(10), "f", 0, 1000);
+    mt_send_seq(&b.s, gq, PORT(10) + 1, "q", 0, 10);
+    struct rx rf, rq;
+    rx_init(&rf, "f", 1000);
+    rx_init(&rq, "q", 10);
+    rf.close_when_done = rq.close_when_done = true;
+    struct order o = {.flood = &rf, .iterations = &b.iterations};
+    b.loop.data = &o;
+    mcrx_uv_options opt;
+    mcrx_uv_options_init(&opt);
+    opt.batch = 32;
+    opt.budget = 64;
+    mcrx_uv_ctx *hf = uv_ctx_on(&b, cf, &opt, &rf);
+    mcrx_uv_ctx *hq = uv_ctx_on(&b, cq, &opt, &rq);
+    cr_assert_eq(mcrx_uv_ctx_start(hf, on_flood_batch), MCRX_OK);
+    cr_assert_eq(mcrx_uv_ctx_start(hq, on_quiet_batch), MCRX_OK);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled: flood %u, quiet %u", rf.got, rq.got);
+    rx_expect_all(&rf);
+    rx_expect_all(&rq);
+    cr_expect_gt(rq.got ? rf.got : 0, 0u);
+    cr_expect_leq(o.flood_when_quiet_done, 2u * opt.budget + 1,
+                  "quiet context done only after %u flood datagrams",
+                  o.flood_when_quiet_done - 1);
+    /* 1000 datagrams at 64 per iteration cannot be read in fewer than 16 */
+    cr_expect_geq(o.flood_last_iter - o.flood_first_iter + 1, 1000 / opt.budget,
+                  "flood read in %llu iterations with a budget of %u",
+                  (unsigned long long)(o.flood_last_iter - o.flood_first_iter + 1),
+                  opt.budget);
+    if (!rf.closed)
+        mcrx_uv_ctx_close(hf, on_ctx_closed);
+    if (!rq.closed)
+        mcrx_uv_ctx_close(hq, on_ctx_closed);
+    bed_finish(&b);
+    rx_free(&rf);
+    rx_free(&rq);
+    mcrx_ctx_free(cf);
+    mcrx_ctx_free(cq);
+}
+
+/* ------------------------------------------------------------------ */
+/* Close, stop, leave and remove while datagrams are in flight         */
+/* ------------------------------------------------------------------ */
+
+/* The close callback frees the context: the documented way. */
+static void on_ctx_closed_free(mcrx_uv_ctx *h)
+{
+    on_ctx_closed(h);
+    mcrx_ctx_free(mcrx_uv_ctx_context(h));
+}
+
+static void on_batch_close_at_first(mcrx_uv_ctx *h, int status,
+                                    const mcrx_packet *p,
+                                    const mcrx_metadata *m, size_t n)
+{
+    struct rx *r = mcrx_uv_ctx_get_data(h);
+    on_ctx_batch(h, status, p, m, n);
+    if (!r->closed) {
+        r->closed = true;
+        mcrx_uv_ctx_close(h, on_ctx_closed_free);
+        mcrx_uv_ctx_close(h, on_ctx_closed_free); /* twice: a no-op */
+    }
+}
+
+Test(uv, close_inside_callback_with_datagrams_in_flight)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 11);
+    mcrx_config c = mt_cfg_asm4(g, PORT(11), NULL);
+    (void)mt_add_join(ctx, &c);
+    struct rx r;
+    rx_init(&r, "fly", 1000);
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.batch = 16;
+    mcrx_uv_ctx *h = uv_ctx_on(&b, ctx, &o, &r);
+    cr_assert_eq(mcrx_uv_ctx_start(h, on_batch_close_at_first), MCRX_OK);
+    bed_send_later(&b, g, PORT(11), "fly", 1000);
+    uv_run(&b.loop, UV_RUN_DEFAULT); /* ends once the handle is closed */
+    cr_expect_not(b.guard_fired, "the first batch never came");
+    cr_expect_eq(r.batches, 1u, "%u batches (close inside the first)", r.batches);
+    cr_expect_leq(r.got, 16u);
+    cr_expect_eq(r.after_close, 0u, "%u callbacks after close", r.after_close);
+    bed_finish(&b);
+    cr_expect_eq(r.close_calls, 1u, "close callback ran %u times", r.close_calls);
+    rx_free(&r); /* ctx was freed by the close callback (ASan checks) */
+}
+
+/* Close from outside (a timer) while the sender is still sending. */
+struct closer {
+    uv_timer_t t;
+    mcrx_uv_ctx *h;
+    struct rx *r;
+    mt_sender *s;
+    const char *g;
+    uint16_t port;
+};
+
+static void on_close_timer(uv_timer_t *t)
+{
+    struct closer *k = t->data;
+    mt_send_seq(k->s, k->g, k->port, "mid", 0, 500);
+    k->r->closed = true;
+    mcrx_uv_ctx_close(k->h, on_ctx_closed_free);
+    mt_send_seq(k->s, k->g, k->port, "mid", 500, 500);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(uv, close_from_a_timer_while_datagrams_arrive)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 12);
+    mcrx_config c = mt_cfg_asm4(g, PORT(12), NULL);
+    (void)mt_add_join(ctx, &c);
+    struct rx r;
+    rx_init(&r, "mid", 1000);
+    struct closer k = {.r = &r, .s = &b.s, .g = g, .port = PORT(12)};
+    k.h = uv_ctx_on(&b, ctx, NULL, &r);
+    cr_assert_eq(mcrx_uv_ctx_start(k.h, on_ctx_batch), MCRX_OK);
+    uv_timer_init(&b.loop, &k.t);
+    k.t.data = &k;
+    uv_timer_start(&k.t, on_close_timer, 20, 0);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired);
+    cr_expect_eq(r.after_close, 0u, "%u callbacks after close", r.after_close);
+    cr_expect_eq(r.got, 0u, "the datagrams came after close was asked");
+    bed_finish(&b);
+    cr_expect_eq(r.close_calls, 1u);
+    rx_free(&r);
+}
+
+/* Stop inside a callback: nothing more until start; then the rest. */
+struct stopper {
+    uv_timer_t t;
+    mcrx_uv_ctx *h;
+    struct rx *r;
+    unsigned got_at_stop, batches_at_stop;
+    bool stopped, restarted;
+};
+
+static void on_batch_stop_at_first(mcrx_uv_ctx *h, int status,
+                                   const mcrx_packet *p,
+                                   const mcrx_metadata *m, size_t n)
+{
+    struct rx *r = mcrx_uv_ctx_get_data(h);
+    struct stopper *k = r->loop->data;
+    on_ctx_batch(h, status, p, m, n);
+    if (!k->stopped) {
+        k->stopped = true;
+        cr_assert_eq(mcrx_uv_ctx_stop(h), MCRX_OK);
+        k->got_at_stop = r->got;
+        k->batches_at_stop = r->batches;
+    }
+}
+
+static void on_restart(uv_timer_t *t)
+{
+    struct stopper *k = t->data;
+    if (!k->stopped) /* the first batch has not come yet */
+        return;
+    uv_timer_stop(t);
+    cr_expect_eq(k->r->batches, k->batches_at_stop, "callbacks while stopped");
+    k->restarted = true;
+    cr_assert_eq(mcrx_uv_ctx_start(k->h, on_ctx_batch), MCRX_OK);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(uv, stop_inside_callback_then_start_again)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 13);
+    mcrx_config c = mt_cfg_asm4(g, PORT(13), NULL);
+    (void)mt_add_join(ctx, &c);
+    struct rx r;
+    rx_init(&r, "ss", 400);
+    r.close_when_done = true;
+    struct stopper k = {.r = &r};
+    b.loop.data = &k;
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.batch = 8;
+    k.h = uv_ctx_on(&b, ctx, &o, &r);
+    cr_assert_eq(mcrx_uv_ctx_start(k.h, on_batch_stop_at_first), MCRX_OK);
+    bed_send_later(&b, g, PORT(13), "ss", 400);
+    uv_timer_init(&b.loop, &k.t);
+    k.t.data = &k;
+    uv_timer_start(&k.t, on_restart, 200, 50);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled at %u of 400", r.got);
+    cr_expect(k.restarted);
+    cr_expect_leq(k.got_at_stop, 8u);
+    rx_expect_all(&r);
+    if (!r.closed)
+        mcrx_uv_ctx_close(k.h, on_ctx_closed);
+    if (!uv_is_closing((uv_handle_t *)&k.t))
+        uv_close((uv_handle_t *)&k.t, NULL);
+    bed_finish(&b);
+    rx_free(&r);
+    mcrx_ctx_free(ctx);
+}
+
+/* Remove one subscription and leave another from inside the callback;
+ * a third keeps receiving everything. */
+struct lr {
+    uint64_t id_rm, id_leave, id_keep;
+    unsigned rm_after, leave_after;    /* packets of them after the act */
+    bool removed, left;
+    struct rx keep;
+    unsigned rm_seen, leave_seen;
+};
+
+static void on_batch_leave_remove(mcrx_uv_ctx *h, int status,
+                                  const mcrx_packet *p,
+                                  const mcrx_metadata *m, size_t n)
+{
+    struct lr *l = mcrx_uv_ctx_get_data(h);
+    (void)m;
+    cr_expect_geq(status, 0, "status %s", mcrx_status_name(status));
+    bool rm_now = false, leave_now = false; /* acted in this batch */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].sub_id == l->id_keep) {
+            rx_count(&l->keep, &p[i], NULL);
+        } else if (p[i].sub_id == l->id_rm) {
+            if (rm_now) /* views of a removed sub are gone: skip them */
+                continue;
+            if (l->removed) { /* a packet of it in a later batch */
+                l->rm_after++;
+                continue;
+            }
+            l->rm_seen++;
+            cr_assert_eq(mcrx_ctx_remove(mcrx_uv_ctx_context(h), l->id_rm), MCRX_OK);
+            l->removed = rm_now = true;
+        } else if (p[i].sub_id == l->id_leave) {
+            if (leave_now)
+                continue;
+            if (l->left) {
+                l->leave_after++;
+                continue;
+            }
+            l->leave_seen++;
+            cr_assert_eq(mcrx_ctx_leave(mcrx_uv_ctx_context(h), l->id_leave), MCRX_OK);
+            l->left = leave_now = true;
+        } else {
+            cr_expect_fail("packet of unknown sub %llu", (unsigned long long)p[i].sub_id);
+        }
+    }
+    if (rx_done(&l->keep) && !l->keep.closed) {
+        l->keep.closed = true;
+        mcrx_uv_ctx_close(h, NULL);
+    }
+}
+
+Test(uv, leave_and_remove_inside_callback)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g1 = mt_group_asm4(FILE_NO, 14), *g2 = mt_group_asm4(FILE_NO, 114),
+               *g3 = mt_group_asm4(FILE_NO, 214);
+    mcrx_config c1 = mt_cfg_asm4(g1, PORT(14), NULL);
+    mcrx_config c2 = mt_cfg_asm4(g2, PORT(14) + 1, NULL);
+    mcrx_config c3 = mt_cfg_asm4(g3, PORT(14) + 2, NULL);
+    struct lr l;
+    memset(&l, 0, sizeof l);
+    l.id_rm = mt_add_join(ctx, &c1);
+    l.id_leave = mt_add_join(ctx, &c2);
+    l.id_keep = mt_add_join(ctx, &c3);
+    rx_init(&l.keep, "keep", 300);
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.batch = 32;
+    mcrx_uv_ctx *h = NULL;
+    cr_assert_eq(mcrx_uv_ctx_init(&b.loop, ctx, &o, &h), MCRX_OK);
+    mcrx_uv_ctx_set_data(h, &l);
+    cr_assert_eq(mcrx_uv_ctx_start(h, on_batch_leave_remove), MCRX_OK);
+    bed_send_later(&b, g1, PORT(14), "rm", 300);
+    bed_send_later(&b, g2, PORT(14) + 1, "lv", 300);
+    bed_send_later(&b, g3, PORT(14) + 2, "keep", 300);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled: keep %u of 300", l.keep.got);
+    rx_expect_all(&l.keep);
+    cr_expect(l.removed && l.left, "removed %d, left %d", l.removed, l.left);
+    cr_expect_eq(l.rm_after, 0u, "%u packets of the removed sub later", l.rm_after);
+    cr_expect_eq(l.leave_after, 0u, "%u packets of the left sub later", l.leave_after);
+    cr_expect_not(mcrx_ctx_contains(ctx, l.id_rm));
+    cr_expect_eq(mcrx_sub_get_state(mcrx_ctx_get(ctx, l.id_leave)), MCRX_SUB_BOUND);
+    if (!l.keep.closed)
+        mcrx_uv_ctx_close(h, NULL);
+    bed_finish(&b);
+    rx_free(&l.keep);
+    mcrx_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Owned async subscription                                            */
+/* ------------------------------------------------------------------ */
+
+struct asub {
+    struct rx r;
+    mcrx_sub *back;          /* handed back by the close callback */
+    unsigned close_calls;
+    bool leave_at_first;
+    unsigned not_joined;     /* MCRX_E_NOT_JOINED callbacks */
+    uv_timer_t t;
+    mcrx_uv_sub *h;
+};
+
+static void on_sub_closed(mcrx_uv_sub *h, mcrx_sub *sub)
+{
+    struct asub *a = mcrx_uv_sub_get_data(h);
+    a->close_calls++;
+    a->back = sub;
+}
+
+static void on_sub_batch(mcrx_uv_sub *h, int status, const mcrx_packet *p,
+                         const mcrx_metadata *m, size_t n)
+{
+    struct asub *a = mcrx_uv_sub_get_data(h);
+    if (status == MCRX_E_NOT_JOINED) {
+        a->not_joined++;
+        return;
+    }
+    rx_batch(&a->r, status, n);
+    for (size_t i = 0; i < n; i++)
+        rx_count(&a->r, &p[i], m ? &m[i] : NULL);
+    if (a->leave_at_first && a->r.batches == 1)
+        cr_assert_eq(mcrx_sub_leave(mcrx_uv_sub_subscription(h)), MCRX_OK);
+    if (a->r.close_when_done && rx_done(&a->r) && !a->r.closed) {
+        a->r.closed = true;
+        mcrx_uv_sub_close(h, on_sub_closed);
+    }
+}
+
+static mcrx_sub *take_joined(mcrx_ctx *ctx, const char *g, uint16_t port)
+{
+    mcrx_config c = mt_cfg_asm4(g, port, NULL);
+    uint64_t id = mt_add_join(ctx, &c);
+    mcrx_sub *sub = NULL;
+    cr_assert_eq(mcrx_ctx_take(ctx, id, &sub), MCRX_OK);
+    return sub;
+}
+
+Test(uv, owned_subscription_receives_a_burst_and_comes_back)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 15);
+    mcrx_sub *sub = take_joined(ctx, g, PORT(15));
+    mcrx_ctx_free(ctx); /* the extracted sub does not need it */
+    struct asub a;
+    memset(&a, 0, sizeof a);
+    rx_init(&a.r, "as", 1000);
+    a.r.close_when_done = true;
+    a.r.group = mt_ip(g);
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.metadata = true;
+    cr_assert_eq(mcrx_uv_sub_init(&b.loop, sub, &o, &a.h), MCRX_OK);
+    mcrx_uv_sub_set_data(a.h, &a);
+    cr_assert_eq(mcrx_uv_sub_subscription(a.h), sub);
+    cr_assert_eq(mcrx_uv_sub_loop(a.h), &b.loop);
+    cr_assert_eq(mcrx_uv_sub_start(a.h, on_sub_batch), MCRX_OK);
+    bed_send_later(&b, g, PORT(15), "as", 1000);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled at %u of 1000", a.r.got);
+    rx_expect_all(&a.r);
+    cr_expect_eq(a.r.meta_bad, 0u);
+    cr_expect_eq(a.r.meta_checked, a.r.got);
+    cr_expect_gt(a.r.max_batch, 1u, "never more than one packet per callback");
+    if (!a.r.closed)
+        mcrx_uv_sub_close(a.h, on_sub_closed);
+    bed_finish(&b);
+    cr_assert_eq(a.close_calls, 1u);
+    cr_assert_eq(a.back, sub, "close did not hand the subscription back");
+    /* a plain extracted subscription again: still joined, still receiving */
+    cr_expect_eq(mcrx_sub_get_state(sub), MCRX_SUB_JOINED);
+    mt_sender s = mt_sender_v4("127.0.0.1", "lo");
+    mt_send(&s, g, PORT(15), "after", 5);
+    mt_pkt k;
+    cr_assert_eq(mt_sub_recv(sub, NULL, &k, false, 2000), 1);
+    cr_expect_arr_eq(k.data, "after", 5);
+    mt_pkt_free(&k);
+    mt_sender_close(&s);
+    cr_expect_eq(mcrx_sub_free(sub), MCRX_OK);
+    rx_free(&a.r);
+}
+
+static void on_leave_probe(uv_timer_t *t)
+{
+    struct asub *a = t->data;
+    a->r.closed = true;
+    mcrx_uv_sub_close(a->h, NULL); /* frees the subscription */
+    cr_expect_eq(mcrx_uv_sub_start(a->h, on_sub_batch), MCRX_E_INVALID_ARG,
+                 "start on a closing handle");
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(uv, owned_subscription_left_inside_callback_stops_once)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 16);
+    mcrx_sub *sub = take_joined(ctx, g, PORT(16));
+    struct asub a;
+    memset(&a, 0, sizeof a);
+    rx_init(&a.r, "lv", 300);
+    a.leave_at_first = true;
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.batch = 8;
+    cr_assert_eq(mcrx_uv_sub_init(&b.loop, sub, &o, &a.h), MCRX_OK);
+    mcrx_uv_sub_set_data(a.h, &a);
+    cr_assert_eq(mcrx_uv_sub_start(a.h, on_sub_batch), MCRX_OK);
+    bed_send_later(&b, g, PORT(16), "lv", 300);
+    uv_timer_init(&b.loop, &a.t);
+    a.t.data = &a;
+    uv_timer_start(&a.t, on_leave_probe, 500, 0);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired);
+    cr_expect_eq(a.r.batches, 1u, "%u batches after the leave", a.r.batches - 1);
+    cr_expect_eq(a.not_joined, 1u, "MCRX_E_NOT_JOINED reported %u times",
+                 a.not_joined);
+    /* stopped, not spinning on a socket the kernel still has data for */
+    cr_expect_leq(b.iterations, 20, "%llu iterations", (unsigned long long)b.iterations);
+    bed_finish(&b);
+    rx_free(&a.r);
+    mcrx_ctx_free(ctx);
+}
+
+Test(uv, owned_subscription_rules)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_config c = mt_cfg_asm4(mt_group_asm4(FILE_NO, 17), PORT(17), NULL);
+    uint64_t id = mt_add_join(ctx, &c);
+    mcrx_uv_sub *h = NULL;
+    cr_expect_eq(mcrx_uv_sub_init(&loop, mcrx_ctx_get(ctx, id), NULL, &h),
+                 MCRX_E_OWNED_BY_CONTEXT, "a borrowed sub was accepted");
+    cr_expect_null(h);
+    mcrx_sub *sub = NULL;
+    cr_assert_eq(mcrx_ctx_take(ctx, id, &sub), MCRX_OK);
+    mcrx_uv_options o;
+    mcrx_uv_options_init(&o);
+    o.budget = o.batch - 1;
+    cr_expect_eq(mcrx_uv_sub_init(&loop, sub, &o, &h), MCRX_E_BAD_OPTION);
+    o.batch = 0;
+    cr_expect_eq(mcrx_uv_sub_init(&loop, sub, &o, &h), MCRX_E_BAD_OPTION);
+    cr_expect_eq(mcrx_uv_ctx_init(&loop, ctx, &o, &(mcrx_uv_ctx *){NULL}),
+                 MCRX_E_BAD_OPTION);
+    cr_expect_eq(mcrx_uv_sub_init(NULL, sub, NULL, &h), MCRX_E_INVALID_ARG);
+    /* a left sub cannot start; the handle is fine otherwise */
+    cr_assert_eq(mcrx_uv_sub_init(&loop, sub, NULL, &h), MCRX_OK);
+    cr_assert_eq(mcrx_sub_leave(sub), MCRX_OK);
+    cr_expect_eq(mcrx_uv_sub_start(h, on_sub_batch), MCRX_E_NOT_JOINED);
+    cr_assert_eq(mcrx_sub_join(sub), MCRX_OK);
+    cr_expect_eq(mcrx_uv_sub_start(h, on_sub_batch), MCRX_OK);
+    cr_expect_eq(mcrx_uv_sub_stop(h), MCRX_OK);
+    mcrx_uv_sub_close(h, NULL);
+    cr_expect_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_expect_eq(uv_loop_close(&loop), 0);
+    mcrx_ctx_free(ctx);
+}
