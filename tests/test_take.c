@@ -370,3 +370,41 @@ Test(take, contexts_on_parallel_threads)
         cr_expect_eq(t[i].got, 500, "thread %d got %d of 500", i, t[i].got);
     }
 }
+
+/* mcrx_sub_recv_batch: an extracted sub fills a batch in one call; a
+ * borrowed one is refused; a left one says so. */
+Test(take, recv_batch_of_extracted_sub)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    const char *g = mt_group_asm4(FILE_NO, 20);
+    mcrx_config c = mt_cfg_asm4(g, PORT(20), NULL);
+    uint64_t id = mt_add_join(ctx, &c);
+    mcrx_packet out[64];
+    cr_expect_eq(mcrx_sub_recv_batch(mcrx_ctx_get(ctx, id), out, 64),
+                 MCRX_E_OWNED_BY_CONTEXT);
+    mcrx_sub *sub = NULL;
+    cr_assert_eq(mcrx_ctx_take(ctx, id, &sub), MCRX_OK);
+    cr_expect_eq(mcrx_sub_recv_batch(sub, out, 64), 0, "data before any send");
+    mt_sender s = mt_sender_v4("127.0.0.1", "lo");
+    mt_send_seq(&s, g, PORT(20), "rb", 0, 40);
+    struct pollfd pfd = { .fd = mcrx_sub_fd(sub), .events = POLLIN };
+    cr_assert_eq(poll(&pfd, 1, 2000), 1);
+    mcrx_metadata meta[64];
+    int n = mcrx_sub_recv_batch_meta(sub, out, meta, 64);
+    cr_assert_eq(n, 40, "one call returned %d of 40 queued", n);
+    for (int i = 0; i < n; i++) {
+        char want[16];
+        int len = snprintf(want, sizeof want, "rb-%d", i);
+        cr_expect_eq(out[i].len, (size_t)len);
+        cr_expect_arr_eq(out[i].payload, want, (size_t)len);
+        cr_expect_eq(out[i].sub_id, id);
+        cr_expect(meta[i].flags & MCRX_META_DESTINATION);
+    }
+    cr_expect_eq(mcrx_sub_recv_batch(sub, out, 64), 0);
+    cr_assert_eq(mcrx_sub_leave(sub), MCRX_OK);
+    cr_expect_eq(mcrx_sub_recv_batch(sub, out, 64), MCRX_E_NOT_JOINED);
+    cr_expect_eq(mcrx_sub_recv_batch(NULL, out, 64), MCRX_E_INVALID_ARG);
+    mt_sender_close(&s);
+    cr_expect_eq(mcrx_sub_free(sub), MCRX_OK);
+    mcrx_ctx_free(ctx);
+}
