@@ -862,3 +862,75 @@ Test(tools, send_interface_address_is_the_source)
     cr_expect_eq(s.status, 0, "INTERFACE :: refused: exit %d\n%s", s.status, ERR(&s));
     proc_free(&s);
 }
+
+/* ------------------------------------------------------------------ */
+/* The examples (examples/): built by meson, paths in MCRX_EXAMPLE_*    */
+/* ------------------------------------------------------------------ */
+
+/* Path of an example, or skip the test (reported as skipped) when that
+ * example is not part of this build (uv_recv needs libuv). */
+static const char *example_path(const char *var)
+{
+    const char *p = getenv(var);
+    if (p == NULL || *p == '\0')
+        cr_skip_test("%s not set: the example is not built here", var);
+    return p;
+}
+
+/* Bursts of 1, 20, 100, 300 and 1000 datagrams, the next one sent once
+ * the receiver has been given a moment to sleep again. */
+static unsigned send_bursts(struct proc *c, const char *g, uint16_t port)
+{
+    static const unsigned sizes[] = { 1, 20, 100, 300, 1000 };
+    mt_sender s = mt_sender_v4("127.0.0.1", "lo");
+    unsigned total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        mt_send_seq(&s, g, port, "ex", total, sizes[i]);
+        total += sizes[i];
+        pump(c, "\x01never", 50); /* read its output meanwhile */
+    }
+    mt_sender_close(&s);
+    return total;
+}
+
+Test(tools, example_epoll_loop_receives_every_burst)
+{
+    const char *exe = example_path("MCRX_EXAMPLE_EPOLL_LOOP");
+    const char *g = mt_group_asm4(FILE_NO, 50);
+    char port[16], count[16];
+    snprintf(port, sizeof port, "%u", PORT(50));
+    snprintf(count, sizeof count, "%u", 1421);
+    char *argv[] = { (char *)exe, (char *)g, port, count, "20000", NULL };
+    struct proc c;
+    spawn(&c, test_backend_env(), false, argv);
+    cr_assert(pump(&c, "ready", 5000), "not ready\n%s\n%s", OUT(&c), ERR(&c));
+    cr_assert_eq(send_bursts(&c, g, PORT(50)), 1421u);
+    finish(&c, 30000);
+    cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+                 OUT(&c), ERR(&c));
+    cr_expect_not_null(strstr(OUT(&c), "received 1421 "), "%s", OUT(&c));
+    proc_free(&c);
+}
+
+Test(tools, example_uv_recv_receives_and_stops_at_count)
+{
+    const char *exe = example_path("MCRX_EXAMPLE_UV_RECV");
+    const char *g = mt_group_asm4(FILE_NO, 51);
+    char port[16];
+    snprintf(port, sizeof port, "%u", PORT(51));
+    char *argv[] = { (char *)exe, (char *)g, port, "1421", NULL };
+    struct proc c;
+    spawn(&c, test_backend_env(), false, argv);
+    cr_assert(pump(&c, "ready", 5000), "not ready\n%s\n%s", OUT(&c), ERR(&c));
+    cr_assert_eq(send_bursts(&c, g, PORT(51)), 1421u);
+    finish(&c, 30000);
+    cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+                 OUT(&c), ERR(&c));
+    cr_expect_eq(count_lines(OUT(&c), "4 bytes from 127.0.0.1:") +
+                 count_lines(OUT(&c), "5 bytes from 127.0.0.1:") +
+                 count_lines(OUT(&c), "6 bytes from 127.0.0.1:") +
+                 count_lines(OUT(&c), "7 bytes from 127.0.0.1:"), 1421u,
+                 "%.300s", OUT(&c));
+    cr_expect_not_null(strstr(OUT(&c), "\nreceived 1421\n"), "%.300s", OUT(&c));
+    proc_free(&c);
+}
