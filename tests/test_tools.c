@@ -934,3 +934,135 @@ Test(tools, example_uv_recv_receives_and_stops_at_count)
     cr_expect_not_null(strstr(OUT(&c), "\nreceived 1421\n"), "%.300s", OUT(&c));
     proc_free(&c);
 }
+
+/* ------------------------------------------------------------------ */
+/* mcrx_recv_async (built with mcrx-uv, path in MCRX_TOOL_RECV_ASYNC)  */
+/* ------------------------------------------------------------------ */
+
+static const char *async_path(void)
+{
+    const char *p = getenv("MCRX_TOOL_RECV_ASYNC");
+    if (p == NULL || *p == '\0')
+        cr_skip_test("MCRX_TOOL_RECV_ASYNC not set: mcrx_recv_async is not "
+                     "built here (no libuv)");
+    return p;
+}
+
+/* Same command line as mcrx_recv, plus --also. */
+Test(tools, recv_async_bad_arguments_exit_2_with_usage)
+{
+    const char *exe = async_path();
+    recv_usage_cases(exe, "mcrx_recv_async");
+    expect_usage(exe, "mcrx_recv_async", ARGS("239.77.14.1", "5000", "--also"),
+                 "needs a value");
+    expect_usage(exe, "mcrx_recv_async",
+                 ARGS("239.77.14.1", "5000", "--also", "not-a-group"), "group");
+    expect_usage(exe, "mcrx_recv_async",
+                 ARGS("239.77.14.1", "5000", "--also", "239.77.14.2,0"), "port");
+    expect_usage(exe, "mcrx_recv_async",
+                 ARGS("239.77.14.1", "5000", "--also", "232.77.14.2"), NULL);
+}
+
+/* The main subscription and two --also ones (one on another port, one SSM
+ * across the veth pair with its source) print mcrx_recv's lines. */
+Test(tools, recv_async_receives_every_subscription)
+{
+    const char *exe = async_path();
+    const char *g1 = mt_group_asm4(FILE_NO, 40), *g2 = mt_group_asm4(FILE_NO, 41),
+               *g3 = mt_group_ssm4(FILE_NO, 42);
+    char port[16], also2[64], also3[96];
+    snprintf(port, sizeof port, "%u", PORT(40));
+    snprintf(also2, sizeof also2, "%s,%u", g2, PORT(40) + 1);
+    snprintf(also3, sizeof also3, "%s,%u,%s", g3, PORT(40) + 2, MT_V4_TX);
+    char *argv[] = { (char *)exe, (char *)g1, port, "--also", also2, "--also",
+                     also3, "--count", "9", "--timeout", "10", NULL };
+    struct proc c;
+    start_receiver(&c, argv);
+    char src1[128]; /* send_tool's buffer is reused by the next call */
+    snprintf(src1, sizeof src1, "%s", send_tool(g1, PORT(40), "one", 3, "127.0.0.1", NULL));
+    send_tool(g2, PORT(40) + 1, "two", 3, "127.0.0.1", NULL);
+    send_tool(g3, PORT(40) + 2, "wrong", 2, MT_V4_TX2, NULL);
+    send_tool(g3, PORT(40) + 2, "three", 3, MT_V4_TX, NULL);
+    finish(&c, 15000);
+    cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+                 OUT(&c), ERR(&c));
+    char banner[256];
+    snprintf(banner, sizeof banner,
+             "[ready] group=%s dst_port=%u source=any interface=default backend: ",
+             g1, PORT(40));
+    cr_expect_eq(strncmp(OUT(&c), banner, strlen(banner)), 0, "%s", OUT(&c));
+    expect_banner_backend(&c, test_backend_name());
+    cr_expect_eq(count_lines(OUT(&c), "[ready] "), 3u, "%s", OUT(&c));
+    snprintf(banner, sizeof banner, "\n[ready] group=%s dst_port=%u source=%s ",
+             g3, PORT(40) + 2, MT_V4_TX);
+    cr_expect_not_null(strstr(OUT(&c), banner), "%s", OUT(&c));
+    cr_expect_eq(count_lines(OUT(&c), "[recv] sub=1 "), 3u, "%s", OUT(&c));
+    cr_expect_eq(count_lines(OUT(&c), "[recv] sub=2 "), 3u, "%s", OUT(&c));
+    cr_expect_eq(count_lines(OUT(&c), "[recv] sub=3 "), 3u, "%s", OUT(&c));
+    char line[256];
+    snprintf(line, sizeof line, "[recv] sub=1 src=%s group=%s dst_port=%u len=3\n"
+             "       payload: one\n", src1, g1, PORT(40));
+    cr_expect_not_null(strstr(OUT(&c), line), "want:\n%s\ngot:\n%s", line, OUT(&c));
+    cr_expect_null(strstr(OUT(&c), "wrong"), "the other source got through");
+    cr_expect_not_null(strstr(OUT(&c), "\n[done] received=9\n"), "%s", OUT(&c));
+    cr_expect_str_eq(ERR(&c), "");
+    proc_free(&c);
+}
+
+/* Ctrl-C: the loop ends, the groups are left, [done], exit 0 (no --count);
+ * with --count not reached, exit 1 like mcrx_recv. --stats prints. */
+Test(tools, recv_async_ctrl_c_leaves_cleanly)
+{
+    const char *exe = async_path();
+    const char *g = mt_group_asm4(FILE_NO, 43);
+    char port[16];
+    snprintf(port, sizeof port, "%u", PORT(43));
+    char *argv[] = { (char *)exe, (char *)g, port, "--stats", NULL };
+    struct proc c;
+    start_receiver(&c, argv);
+    cr_expect(mt_igmp_has("lo", g), "not joined after [ready]");
+    send_tool(g, PORT(43), "x", 2, "127.0.0.1", NULL);
+    cr_assert(pump(&c, "[stats] ", 5000), "no [stats] line\n%s", OUT(&c));
+    kill(c.pid, SIGINT);
+    finish(&c, 5000);
+    cr_expect_eq(c.status, 0, "exit %d after SIGINT\nstdout:\n%s\nstderr:\n%s",
+                 c.status, OUT(&c), ERR(&c));
+    cr_expect_not_null(strstr(OUT(&c), "total=2\n"), "%s", OUT(&c));
+    cr_expect_not_null(strstr(OUT(&c), "\n[done] received=2\n"), "%s", OUT(&c));
+    cr_expect_str_eq(ERR(&c), "");
+    cr_expect_not(mt_igmp_has("lo", g), "still joined after exit");
+    proc_free(&c);
+
+    char *argv2[] = { (char *)exe, (char *)g, port, "--count", "5", NULL };
+    start_receiver(&c, argv2);
+    kill(c.pid, SIGINT);
+    finish(&c, 5000);
+    cr_expect_eq(c.status, 1, "exit %d", c.status);
+    cr_expect_not_null(strstr(ERR(&c), "interrupted: received 0 of 5"), "%s", ERR(&c));
+    proc_free(&c);
+}
+
+/* --timeout with too few packets: exit 1; without --count: exit 0. */
+Test(tools, recv_async_timeout)
+{
+    const char *exe = async_path();
+    const char *g = mt_group_asm4(FILE_NO, 44);
+    char port[16];
+    snprintf(port, sizeof port, "%u", PORT(44));
+    char *argv[] = { (char *)exe, (char *)g, port, "--count", "5", "--timeout",
+                     "1", "--quiet", NULL };
+    struct proc c;
+    start_receiver(&c, argv);
+    send_tool(g, PORT(44), "only", 2, "127.0.0.1", NULL);
+    finish(&c, 15000);
+    cr_expect_eq(c.status, 1, "exit %d\nstdout:\n%s", c.status, OUT(&c));
+    cr_expect_eq(count_lines(OUT(&c), "[recv] "), 0u, "--quiet printed packets");
+    cr_expect_not_null(strstr(OUT(&c), "[done] received=2\n"), "%s", OUT(&c));
+    cr_expect_not_null(strstr(ERR(&c), "timeout: received 2 of 5"), "%s", ERR(&c));
+    proc_free(&c);
+    char *argv0[] = { (char *)exe, (char *)g, port, "--timeout", "0.3", NULL };
+    run(&c, test_backend_env(), false, argv0);
+    cr_expect_eq(c.status, 0, "exit %d\nstderr:\n%s", c.status, ERR(&c));
+    cr_expect_not_null(strstr(OUT(&c), "[done] received=0\n"), "%s", OUT(&c));
+    proc_free(&c);
+}

@@ -111,4 +111,60 @@ double tool_now(void);
  * (meta = true). Returns the exit status. */
 int tool_recv_main(int argc, char **argv, const char *prog, bool meta);
 
+/* Building blocks of that program (recv_main.c), shared with
+ * mcrx_recv_async so every receiver has the same arguments and output. */
+struct tool_recv_args {
+    const char *group;
+    const char *source;     /* NULL: ASM */
+    const char *interface;  /* NULL: default */
+    uint16_t port;
+    uint64_t count;         /* 0: unlimited */
+    double timeout_s;       /* < 0: none */
+    bool quiet, stats;
+    uint32_t max_payload;   /* 0: library default */
+    mcrx_config cfg;
+};
+
+/* Options a receiver adds to the common ones: ids >= TOOL_RECV_OPT_EXTRA,
+ * handed to fn; usage: their lines for --help ("  --x   ...\n"). */
+enum { TOOL_RECV_OPT_EXTRA = 100 };
+struct tool_recv_extra {
+    const struct tool_opt *opts;
+    size_t nopts;
+    tool_opt_fn fn;
+    void *ud;
+    const char *usage;
+};
+
+/* Parse the receiver command line (usage errors exit 2). extra may be
+ * NULL. meta only changes the --help text. */
+void tool_recv_parse(int argc, char **argv, const char *prog, bool meta,
+                     const struct tool_recv_extra *extra,
+                     struct tool_recv_args *a);
+/* mcrx_config_parse() with the receivers' usage errors (exit 2). */
+void tool_recv_config(mcrx_config *cfg, const char *group, uint16_t port,
+                      const char *source, const char *interface);
+/* "", "any": no SSM source. */
+bool tool_is_any(const char *s);
+/* Add and join; returns the id, or 0 after printing why (an interface no
+ * address has is a usage error: ctx freed, exit 2). */
+uint64_t tool_recv_add_join(mcrx_ctx *ctx, const mcrx_config *cfg,
+                            const char *interface);
+/* The "[ready] group=.. dst_port=.. source=.. interface=.. backend: .."
+ * line of one subscription. */
+void tool_recv_banner(const mcrx_config *cfg, const char *source,
+                      const char *interface, const mcrx_ctx *ctx);
+/* The [recv] and payload lines (and [meta] when m), unless --quiet. */
+void tool_recv_packet(const struct tool_recv_args *a, const mcrx_packet *p,
+                      const mcrx_metadata *m);
+/* "[stats] ..." summed over subs[0..n); prev is updated. */
+struct tool_stats_state {
+    double t;
+    uint64_t packets, bytes;
+};
+void tool_print_stats(mcrx_sub *const *subs, size_t n,
+                      struct tool_stats_state *prev, double now);
+/* "[done] received=N" and the exit status (--count not reached: 1). */
+int tool_recv_done(const struct tool_recv_args *a, uint64_t got, bool timed_out);
+
 #endif /* MCRX_TOOLS_COMMON_H */

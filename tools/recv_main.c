@@ -34,6 +34,7 @@ static const char recv_usage_fmt[] =
     "                     (drops = kernel drops + datagrams filtered out by\n"
     "                     the library, cumulative)\n"
     "  --max-payload B    bytes kept per datagram (1..65535, default 9216)\n"
+    "%s"
     "  -h, --help         this text\n"
     "Environment:\n"
     "  MCRX_BACKEND=recvmmsg|iouring|default   receive backend (exit 3 when\n"
@@ -57,21 +58,22 @@ static const struct tool_opt recv_opts[] = {
     {"max-payload", true, OPT_MAX_PAYLOAD},
 };
 
-struct recv_args {
-    const char *group;
-    const char *source;     /* NULL: ASM */
-    const char *interface;  /* NULL: default */
-    uint16_t port;
-    uint64_t count;         /* 0: unlimited */
-    double timeout_s;       /* < 0: none */
-    bool quiet, stats;
-    uint32_t max_payload;   /* 0: library default */
-    mcrx_config cfg;
+#define MAX_OPTS 16
+
+/* Parsing state: the arguments and the caller's extra options. */
+struct recv_parse {
+    struct tool_recv_args *a;
+    const struct tool_recv_extra *extra;
 };
 
 static void recv_opt(void *ud, int id, const char *name, const char *value)
 {
-    struct recv_args *a = ud;
+    struct recv_parse *rp = ud;
+    struct tool_recv_args *a = rp->a;
+    if (id >= TOOL_RECV_OPT_EXTRA) {
+        rp->extra->fn(rp->extra->ud, id, name, value);
+        return;
+    }
     switch (id) {
     case OPT_SOURCE:
         tool_set_once(&a->source, name, value);
@@ -93,16 +95,35 @@ static void recv_opt(void *ud, int id, const char *name, const char *value)
     }
 }
 
-static bool is_any(const char *s) { return !*s || strcmp(s, "any") == 0; }
+bool tool_is_any(const char *s) { return !*s || strcmp(s, "any") == 0; }
 
-static void parse_recv_args(int argc, char **argv, struct recv_args *a)
+void tool_recv_parse(int argc, char **argv, const char *prog, bool meta,
+                     const struct tool_recv_extra *extra,
+                     struct tool_recv_args *a)
 {
+    static const struct tool_recv_extra none = {0};
+    if (!extra)
+        extra = &none;
+    static char usage[4096];
+    snprintf(usage, sizeof usage, recv_usage_fmt, prog,
+             meta ? " with its receive metadata" : "",
+             extra->usage ? extra->usage : "", prog, prog, prog);
+    tool_cli_init(prog, usage);
+
+    struct tool_opt opts[MAX_OPTS];
+    size_t nbase = sizeof recv_opts / sizeof recv_opts[0];
+    size_t nopts = nbase + extra->nopts;
+    if (nopts > MAX_OPTS)
+        nopts = MAX_OPTS; /* a programming error; the extra ones are cut */
+    memcpy(opts, recv_opts, nbase * sizeof opts[0]);
+    if (nopts > nbase)
+        memcpy(opts + nbase, extra->opts, (nopts - nbase) * sizeof opts[0]);
+
     memset(a, 0, sizeof *a);
     a->timeout_s = -1;
+    struct recv_parse rp = {a, extra};
     const char *pos[4] = {0};
-    int npos = tool_parse_cli(argc, argv, recv_opts,
-                              sizeof recv_opts / sizeof recv_opts[0],
-                              recv_opt, a, pos, 4);
+    int npos = tool_parse_cli(argc, argv, opts, nopts, recv_opt, &rp, pos, 4);
     if (npos < 2)
         tool_usage_error("missing %s", npos == 0 ? "GROUP and PORT" : "PORT");
     a->group = pos[0];
@@ -117,19 +138,24 @@ static void parse_recv_args(int argc, char **argv, struct recv_args *a)
             tool_usage_error("INTERFACE given both as argument and --interface");
         a->interface = pos[3];
     }
-    if (a->source && is_any(a->source))
+    if (a->source && tool_is_any(a->source))
         a->source = NULL;
     if (a->interface && !*a->interface)
         a->interface = NULL;
 
+    tool_recv_config(&a->cfg, a->group, a->port, a->source, a->interface);
+}
+
+void tool_recv_config(mcrx_config *cfg, const char *group, uint16_t port,
+                      const char *source, const char *interface)
+{
     errno = 0;
-    int st = mcrx_config_parse(&a->cfg, a->group, a->port, a->source,
-                               a->interface);
+    int st = mcrx_config_parse(cfg, group, port, source, interface);
     if (st != MCRX_OK) {
         const char *what = "group";
         mcrx_ip tmp;
-        if (st == MCRX_E_BAD_ADDRESS && mcrx_ip_parse(&tmp, a->group) == MCRX_OK)
-            what = a->source && mcrx_ip_parse(&tmp, a->source) != MCRX_OK
+        if (st == MCRX_E_BAD_ADDRESS && mcrx_ip_parse(&tmp, group) == MCRX_OK)
+            what = source && mcrx_ip_parse(&tmp, source) != MCRX_OK
                        ? "source" : "interface";
         else if (st == MCRX_E_UNKNOWN_INTERFACE)
             what = "interface";
@@ -159,42 +185,100 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-struct stats_state {
-    double t;
-    uint64_t packets, bytes;
-};
-
 /* Datagrams lost or thrown away: kernel drops (receive queue full) plus
  * datagrams the library filtered out. Backend drop events (io_uring buffer
  * ring ran empty) are shown apart: the datagram stays queued in the socket
- * and is read later, so they are not losses. */
-static uint64_t sum_drops(const mcrx_sub_stats *s, uint64_t *filtered)
+ * and is read later, so they are not losses. Summed over subs[0..n). */
+void tool_print_stats(mcrx_sub *const *subs, size_t n,
+                      struct tool_stats_state *prev, double now)
 {
-    *filtered = s->filtered_group + s->filtered_source +
-                s->filtered_interface + s->filtered_no_pktinfo;
-    return s->kernel_drops + *filtered;
-}
-
-static void print_stats(mcrx_sub *sub, struct stats_state *prev, double now)
-{
-    mcrx_sub_stats s;
-    if (!sub || mcrx_sub_get_stats(sub, &s) != MCRX_OK)
-        return;
+    mcrx_sub_stats sum, s;
+    memset(&sum, 0, sizeof sum);
+    uint64_t filtered = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!subs[i] || mcrx_sub_get_stats(subs[i], &s) != MCRX_OK)
+            continue;
+        sum.packets += s.packets;
+        sum.bytes += s.bytes;
+        sum.kernel_drops += s.kernel_drops;
+        sum.backend_drop_events += s.backend_drop_events;
+        filtered += s.filtered_group + s.filtered_source +
+                    s.filtered_interface + s.filtered_no_pktinfo;
+    }
     double dt = now - prev->t;
     if (dt <= 0)
         dt = 1e-9;
-    uint64_t filtered;
-    uint64_t drops = sum_drops(&s, &filtered);
     printf("[stats] pkts/s=%.0f Mbit/s=%.3f drops=%" PRIu64
            " (kernel=%" PRIu64 " filtered=%" PRIu64 ") backend_events=%" PRIu64
            " total=%" PRIu64 "\n",
-           (double)(s.packets - prev->packets) / dt,
-           (double)(s.bytes - prev->bytes) * 8.0 / dt / 1e6, drops,
-           s.kernel_drops, filtered, s.backend_drop_events, s.packets);
+           (double)(sum.packets - prev->packets) / dt,
+           (double)(sum.bytes - prev->bytes) * 8.0 / dt / 1e6,
+           sum.kernel_drops + filtered, sum.kernel_drops, filtered,
+           sum.backend_drop_events, sum.packets);
     fflush(stdout);
     prev->t = now;
-    prev->packets = s.packets;
-    prev->bytes = s.bytes;
+    prev->packets = sum.packets;
+    prev->bytes = sum.bytes;
+}
+
+uint64_t tool_recv_add_join(mcrx_ctx *ctx, const mcrx_config *cfg,
+                            const char *interface)
+{
+    uint64_t id = 0;
+    errno = 0;
+    int st = mcrx_ctx_add(ctx, cfg, &id);
+    if (st == MCRX_E_UNKNOWN_INTERFACE && interface) {
+        /* e.g. an address that no interface has */
+        mcrx_ctx_free(ctx);
+        tool_usage_error("bad interface '%s': %s (%s)", interface,
+                         mcrx_strerror(st), mcrx_status_name(st));
+    }
+    if (st != MCRX_OK) {
+        tool_report_status("cannot add subscription", st);
+        return 0;
+    }
+    errno = 0;
+    st = mcrx_ctx_join(ctx, id);
+    if (st != MCRX_OK) {
+        tool_report_status("cannot join", st);
+        return 0;
+    }
+    return id;
+}
+
+void tool_recv_banner(const mcrx_config *cfg, const char *source,
+                      const char *interface, const mcrx_ctx *ctx)
+{
+    char grp[MCRX_IP_STRLEN];
+    printf("[ready] group=%s dst_port=%u source=%s interface=%s backend: %s\n",
+           tool_ip_str(&cfg->group, grp), (unsigned)cfg->dst_port,
+           source ? source : "any", interface ? interface : "default",
+           mcrx_backend_name(mcrx_ctx_backend(ctx)));
+    fflush(stdout);
+}
+
+void tool_recv_packet(const struct tool_recv_args *a, const mcrx_packet *p,
+                      const mcrx_metadata *m)
+{
+    if (a->quiet)
+        return;
+    tool_print_packet(stdout, p);
+    tool_print_payload(stdout, p->payload, p->len);
+    if (m)
+        tool_print_meta(stdout, m);
+    fflush(stdout);
+}
+
+int tool_recv_done(const struct tool_recv_args *a, uint64_t got, bool timed_out)
+{
+    printf("[done] received=%" PRIu64 "\n", got);
+    fflush(stdout);
+    if (a->count && got < a->count) {
+        tool_err("%s: received %" PRIu64 " of %" PRIu64 " packets",
+                 timed_out ? "timeout" : "interrupted", got, a->count);
+        return TOOL_EXIT_FAIL;
+    }
+    return TOOL_EXIT_OK;
 }
 
 /* Milliseconds until t (rounded up, >= 0, capped at INT_MAX). */
@@ -213,13 +297,8 @@ static int ms_until(double t, double now)
 
 int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
 {
-    char usage[4096];
-    snprintf(usage, sizeof usage, recv_usage_fmt, prog,
-             meta ? " with its receive metadata" : "", prog, prog, prog);
-    tool_cli_init(prog, usage);
-
-    struct recv_args a;
-    parse_recv_args(argc, argv, &a);
+    struct tool_recv_args a;
+    tool_recv_parse(argc, argv, prog, meta, NULL, &a);
     install_signals();
 
     mcrx_ctx *ctx = tool_ctx_create(a.max_payload, meta); /* meta shows timestamps */
@@ -235,46 +314,24 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
         return TOOL_EXIT_FAIL;
     }
 
-    int rc = TOOL_EXIT_FAIL;
-    uint64_t id = 0;
-    errno = 0;
-    int st = mcrx_ctx_add(ctx, &a.cfg, &id);
-    if (st == MCRX_E_UNKNOWN_INTERFACE && a.interface) {
-        /* e.g. an address that no interface has */
-        mcrx_ctx_free(ctx);
-        tool_usage_error("bad interface '%s': %s (%s)", a.interface,
-                         mcrx_strerror(st), mcrx_status_name(st));
-    }
-    if (st != MCRX_OK) {
-        tool_report_status("cannot add subscription", st);
+    int rc = TOOL_EXIT_FAIL, st;
+    uint64_t id = tool_recv_add_join(ctx, &a.cfg, a.interface);
+    if (id == 0)
         goto out;
-    }
-    errno = 0;
-    st = mcrx_ctx_join(ctx, id);
-    if (st != MCRX_OK) {
-        tool_report_status("cannot join", st);
-        goto out;
-    }
     mcrx_sub *sub = mcrx_ctx_get(ctx, id);
 
     double start = tool_now();
     double deadline = a.timeout_s >= 0 ? start + a.timeout_s : INFINITY;
-    struct stats_state stats = {start, 0, 0};
+    struct tool_stats_state stats = {start, 0, 0};
     double next_stats = a.stats ? start + 1.0 : INFINITY;
-
-    char grp[MCRX_IP_STRLEN];
-    printf("[ready] group=%s dst_port=%u source=%s interface=%s backend: %s\n",
-           tool_ip_str(&a.cfg.group, grp), (unsigned)a.port,
-           a.source ? a.source : "any", a.interface ? a.interface : "default",
-           mcrx_backend_name(mcrx_ctx_backend(ctx)));
-    fflush(stdout);
+    tool_recv_banner(&a.cfg, a.source, a.interface, ctx);
 
     uint64_t got = 0;
     bool timed_out = false;
     while (!g_stop && (a.count == 0 || got < a.count)) {
         double now = tool_now();
         if (now >= next_stats) {
-            print_stats(sub, &stats, now);
+            tool_print_stats(&sub, 1, &stats, now);
             next_stats += 1.0;
             if (next_stats <= now)
                 next_stats = now + 1.0;
@@ -307,33 +364,16 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
                 tool_report_status("receive failed", n);
                 goto out;
             }
-            for (int i = 0; i < n && (a.count == 0 || got < a.count); i++) {
-                got++;
-                if (a.quiet)
-                    continue;
-                tool_print_packet(stdout, &pkts[i]);
-                tool_print_payload(stdout, pkts[i].payload, pkts[i].len);
-                if (meta)
-                    tool_print_meta(stdout, &metas[i]);
-                fflush(stdout);
-            }
+            for (int i = 0; i < n && (a.count == 0 || got < a.count); i++, got++)
+                tool_recv_packet(&a, &pkts[i], meta ? &metas[i] : NULL);
             if ((size_t)n < max || (a.count && got >= a.count) || g_stop)
                 break;
         }
     }
 
     if (a.stats)
-        print_stats(sub, &stats, tool_now());
-    printf("[done] received=%" PRIu64 "\n", got);
-    fflush(stdout);
-
-    if (a.count && got < a.count) {
-        tool_err("%s: received %" PRIu64 " of %" PRIu64 " packets",
-                 timed_out ? "timeout" : "interrupted", got, a.count);
-        rc = TOOL_EXIT_FAIL;
-    } else {
-        rc = TOOL_EXIT_OK;
-    }
+        tool_print_stats(&sub, 1, &stats, tool_now());
+    rc = tool_recv_done(&a, got, timed_out);
 
 out:
     free(pkts);
