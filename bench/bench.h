@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 enum bench_mode { MODE_DRAIN, MODE_SUSTAINED, MODE_SCALE, MODE_FAIRNESS };
-enum bench_api { API_BATCH, API_SINGLE };
+enum bench_api { API_BATCH, API_SINGLE, API_UV };
 
 struct bench_opts {
     enum bench_mode mode;
@@ -202,6 +202,14 @@ extern const struct bench_backend bench_backend_libuv;
 #endif
 #ifndef MCRX_BENCH_NO_LIB
 extern const struct bench_backend bench_backend_lib;
+#endif
+
+#ifdef MCRX_BENCH_HAVE_MCRX_UV
+/* --api uv (rx_lib_uv.c): the library's context through mcrx-uv on a libuv
+ * loop, batch packets per callback; idx_of maps sub ids to bench subs. */
+struct mcrx_ctx;
+int bench_lib_run_uv(struct bench *b, struct mcrx_ctx *ctx,
+                     const uint32_t *idx_of, uint32_t batch);
 #endif
 
 /* Helpers shared by the socket-level receivers. */

@@ -713,7 +713,8 @@ static void usage(FILE *f)
         "  --active A       subs receiving traffic [scale 1, else K]\n"
         "  --rate PPS       sustained: sender rate [100000]\n"
         "  --seconds T      sustained: sender time [2]; fairness: max [10]\n"
-        "  --api batch|single  library call used [batch]\n"
+        "  --api batch|single|uv  library call used [batch]; uv: the batch\n"
+        "                   call driven by mcrx-uv on a libuv loop\n"
         "  --rcvbuf BYTES   receive buffer per socket [1 GiB; sustained 4 MiB]\n"
         "  --vlen V         raw-recvmmsg datagrams per call [32]\n"
         "  --max-batch B    library max_batch [library default]\n"
@@ -819,8 +820,13 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
                 o->api = API_BATCH;
             else if (!strcmp(v, "single"))
                 o->api = API_SINGLE;
+#ifdef MCRX_BENCH_HAVE_MCRX_UV
+            else if (!strcmp(v, "uv"))
+                o->api = API_UV;
+#endif
             else {
-                fprintf(stderr, "mcrx_bench: --api batch|single\n");
+                fprintf(stderr, "mcrx_bench: --api batch|single|uv (uv: "
+                                "only when built with mcrx-uv)\n");
                 exit(2);
             }
         } else if (ARG("--rcvbuf"))

@@ -198,6 +198,12 @@ static int lib_run_single(struct bench *b)
 
 static int lib_run(struct bench *b)
 {
+#ifdef MCRX_BENCH_HAVE_MCRX_UV
+    if (b->o.api == API_UV) {
+        struct lib_state *s = b->priv;
+        return bench_lib_run_uv(b, s->ctx, s->idx_of, s->maxb);
+    }
+#endif
     return b->o.api == API_SINGLE ? lib_run_single(b) : lib_run_batch(b);
 }
 
@@ -240,7 +246,7 @@ static void lib_describe(struct bench *b, char *buf, size_t len)
              "timestamps=%d "
              "rcvbuf_granted=%u lib_pkts=%llu filtered=%llu "
              "backend_drop_events=%llu recv_errors=%llu truncated=%llu",
-             b->o.api == API_SINGLE ? "single" : "batch",
+             b->o.api == API_SINGLE ? "single" : b->o.api == API_UV ? "uv" : "batch",
              mcrx_backend_name(mcrx_ctx_backend(s->ctx)),
              (int)mcrx_ctx_backend_fell_back(s->ctx), o.max_batch,
              o.turn_budget, (int)o.timestamps, rcvbuf, (unsigned long long)pk,
