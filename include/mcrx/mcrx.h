@@ -483,9 +483,9 @@ MCRX_API int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out,
  * (0 = nothing ready) or a negative status: MCRX_E_OWNED_BY_CONTEXT for a
  * borrowed sub (use the context's calls), MCRX_E_NOT_JOINED. meta may be
  * NULL. Views expire at the next receive call on the subscription. */
-int mcrx_sub_recv_batch(mcrx_sub *sub, mcrx_packet *out, size_t max);
-int mcrx_sub_recv_batch_meta(mcrx_sub *sub, mcrx_packet *out,
-                             mcrx_metadata *meta, size_t max);
+MCRX_API int mcrx_sub_recv_batch(mcrx_sub *sub, mcrx_packet *out, size_t max);
+MCRX_API int mcrx_sub_recv_batch_meta(mcrx_sub *sub, mcrx_packet *out,
+                                      mcrx_metadata *meta, size_t max);
 
 /* Free an extracted subscription: leave if joined, close the socket.
  * MCRX_E_OWNED_BY_CONTEXT (and nothing done) for a borrowed one. NULL is

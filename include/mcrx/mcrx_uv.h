@@ -52,8 +52,21 @@
 
 #include "mcrx/mcrx.h"
 
-#ifndef MCRX_API /* contract v2 defines it in mcrx.h */
-#define MCRX_API
+/* MCRX_UV_API marks mcrx-uv's exports (built with hidden visibility), as
+ * MCRX_UV_API does for the core: on Windows dllexport while building
+ * mcrx-uv, dllimport for its users (MCRX_UV_STATIC: the static library). */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(MCRX_UV_BUILDING_LIBRARY)
+#    define MCRX_UV_API __declspec(dllexport)
+#  elif defined(MCRX_UV_STATIC)
+#    define MCRX_UV_API
+#  else
+#    define MCRX_UV_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define MCRX_UV_API __attribute__((visibility("default")))
+#else
+#  define MCRX_UV_API
 #endif
 
 #ifdef __cplusplus
@@ -70,7 +83,7 @@ typedef struct mcrx_uv_options {
 } mcrx_uv_options;
 
 /* Fill opts with the defaults above. */
-MCRX_API void mcrx_uv_options_init(mcrx_uv_options *opts);
+MCRX_UV_API void mcrx_uv_options_init(mcrx_uv_options *opts);
 
 /* ------------------------------------------------------------------ */
 /* A context on a loop                                                 */
@@ -90,24 +103,24 @@ typedef void (*mcrx_uv_ctx_close_cb)(mcrx_uv_ctx *h);
 /* Put ctx on loop (stopped). opts may be NULL (defaults). The handle
  * borrows ctx (see above). MCRX_OK, MCRX_E_INVALID_ARG, MCRX_E_BAD_OPTION,
  * MCRX_E_NO_MEMORY or MCRX_E_WAIT (libuv refused the descriptor; errno). */
-MCRX_API int mcrx_uv_ctx_init(uv_loop_t *loop, mcrx_ctx *ctx,
+MCRX_UV_API int mcrx_uv_ctx_init(uv_loop_t *loop, mcrx_ctx *ctx,
                               const mcrx_uv_options *opts, mcrx_uv_ctx **out);
 /* Start (or restart with another callback) delivering to cb. Packets that
  * are already waiting are delivered on the next loop iteration. */
-MCRX_API int mcrx_uv_ctx_start(mcrx_uv_ctx *h, mcrx_uv_ctx_cb cb);
+MCRX_UV_API int mcrx_uv_ctx_start(mcrx_uv_ctx *h, mcrx_uv_ctx_cb cb);
 /* Stop delivering; packets stay queued (in the kernel or the library)
  * until a start or a receive call. Safe inside the callback. */
-MCRX_API int mcrx_uv_ctx_stop(mcrx_uv_ctx *h);
+MCRX_UV_API int mcrx_uv_ctx_stop(mcrx_uv_ctx *h);
 /* Stop and close; cb (may be NULL) runs on a later loop iteration, then
  * the handle is freed. The context is untouched. Safe inside the batch
  * callback. Closing twice is a no-op. */
-MCRX_API void mcrx_uv_ctx_close(mcrx_uv_ctx *h, mcrx_uv_ctx_close_cb cb);
+MCRX_UV_API void mcrx_uv_ctx_close(mcrx_uv_ctx *h, mcrx_uv_ctx_close_cb cb);
 
-MCRX_API mcrx_ctx *mcrx_uv_ctx_context(const mcrx_uv_ctx *h);
-MCRX_API uv_loop_t *mcrx_uv_ctx_loop(const mcrx_uv_ctx *h);
+MCRX_UV_API mcrx_ctx *mcrx_uv_ctx_context(const mcrx_uv_ctx *h);
+MCRX_UV_API uv_loop_t *mcrx_uv_ctx_loop(const mcrx_uv_ctx *h);
 /* A pointer for the caller (libuv's handle->data); NULL at init. */
-MCRX_API void mcrx_uv_ctx_set_data(mcrx_uv_ctx *h, void *data);
-MCRX_API void *mcrx_uv_ctx_get_data(const mcrx_uv_ctx *h);
+MCRX_UV_API void mcrx_uv_ctx_set_data(mcrx_uv_ctx *h, void *data);
+MCRX_UV_API void *mcrx_uv_ctx_get_data(const mcrx_uv_ctx *h);
 
 /* ------------------------------------------------------------------ */
 /* An owned async subscription                                         */
@@ -129,21 +142,21 @@ typedef void (*mcrx_uv_sub_close_cb)(mcrx_uv_sub *h, mcrx_sub *sub);
 /* Take ownership of sub, which must be extracted (mcrx_ctx_take()):
  * MCRX_E_OWNED_BY_CONTEXT otherwise, and then nothing changes. On any
  * failure the caller still owns sub. */
-MCRX_API int mcrx_uv_sub_init(uv_loop_t *loop, mcrx_sub *sub,
+MCRX_UV_API int mcrx_uv_sub_init(uv_loop_t *loop, mcrx_sub *sub,
                               const mcrx_uv_options *opts, mcrx_uv_sub **out);
 /* Start reading: MCRX_E_NOT_JOINED when the subscription is not joined. */
-MCRX_API int mcrx_uv_sub_start(mcrx_uv_sub *h, mcrx_uv_sub_cb cb);
-MCRX_API int mcrx_uv_sub_stop(mcrx_uv_sub *h);
+MCRX_UV_API int mcrx_uv_sub_start(mcrx_uv_sub *h, mcrx_uv_sub_cb cb);
+MCRX_UV_API int mcrx_uv_sub_stop(mcrx_uv_sub *h);
 /* Stop and close. cb NULL: the subscription is freed (left, socket
  * closed); otherwise cb gets it back. Safe inside the batch callback. */
-MCRX_API void mcrx_uv_sub_close(mcrx_uv_sub *h, mcrx_uv_sub_close_cb cb);
+MCRX_UV_API void mcrx_uv_sub_close(mcrx_uv_sub *h, mcrx_uv_sub_close_cb cb);
 
 /* The owned subscription, borrowed (join/leave/stats through it are fine
  * on the loop's thread; do not free it or receive from it). */
-MCRX_API mcrx_sub *mcrx_uv_sub_subscription(const mcrx_uv_sub *h);
-MCRX_API uv_loop_t *mcrx_uv_sub_loop(const mcrx_uv_sub *h);
-MCRX_API void mcrx_uv_sub_set_data(mcrx_uv_sub *h, void *data);
-MCRX_API void *mcrx_uv_sub_get_data(const mcrx_uv_sub *h);
+MCRX_UV_API mcrx_sub *mcrx_uv_sub_subscription(const mcrx_uv_sub *h);
+MCRX_UV_API uv_loop_t *mcrx_uv_sub_loop(const mcrx_uv_sub *h);
+MCRX_UV_API void mcrx_uv_sub_set_data(mcrx_uv_sub *h, void *data);
+MCRX_UV_API void *mcrx_uv_sub_get_data(const mcrx_uv_sub *h);
 
 #ifdef __cplusplus
 }
