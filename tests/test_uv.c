@@ -193,6 +193,16 @@ static void bed_send_later(struct bed *b, const char *group, uint16_t port,
     uv_timer_start(&b->kick, on_kick, 20, 0);
 }
 
+/* A test's own timer: data for its callback, first after ms, then every
+ * repeat ms (0: once). */
+static void start_timer(uv_loop_t *loop, uv_timer_t *t, void *data,
+                        uv_timer_cb cb, uint64_t ms, uint64_t repeat)
+{
+    uv_timer_init(loop, t);
+    t->data = data;
+    uv_timer_start(t, cb, ms, repeat);
+}
+
 static void close_if_open(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -232,49 +242,107 @@ static mcrx_uv_ctx *uv_ctx_on(struct bed *b, mcrx_ctx *ctx,
     return h;
 }
 
+/* Test t's k-th group and port (k = 0, 1, 2: one per subscription). */
+static const char *group_of(unsigned t, unsigned k)
+{
+    return mt_group_asm4(FILE_NO, t + 100 * k);
+}
+
+static uint16_t port_of(unsigned t, unsigned k) { return (uint16_t)(PORT(t) + k); }
+
+/* Add and join test t's k-th subscription (ASM on lo); returns its id. */
+static uint64_t join_sub(mcrx_ctx *ctx, unsigned t, unsigned k)
+{
+    mcrx_config c = mt_cfg_asm4(group_of(t, k), port_of(t, k), NULL);
+    return mt_add_join(ctx, &c);
+}
+
+/* A context (backend under test) with test t's subscription k joined. */
+static mcrx_ctx *ctx_joined(unsigned t, unsigned k)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    (void)join_sub(ctx, t, k);
+    return ctx;
+}
+
+/* Close h unless the test's callbacks did already. */
+static void close_unless_closed(mcrx_uv_ctx *h, struct rx *r)
+{
+    if (!r->closed) {
+        r->closed = true;
+        mcrx_uv_ctx_close(h, on_ctx_closed);
+    }
+}
+
+/* The usual test: a bed, a context with test t's subscription 0, a
+ * receiver for n datagrams "<tag>-i" and a handle (not started) on the
+ * bed's loop. one_end() closes what is left and checks the loop is clean. */
+struct one {
+    struct bed b;
+    mcrx_ctx *ctx;
+    const char *g;
+    uint16_t port;
+    struct rx r;
+    mcrx_uv_ctx *h;
+    mcrx_uv_options opt;
+};
+
+/* batch: options.batch (0: default); metadata: options.metadata. */
+static void one_init(struct one *o, unsigned t, const char *tag, unsigned n,
+                     uint32_t batch, bool metadata)
+{
+    mcrx_uv_options_init(&o->opt);
+    if (batch)
+        o->opt.batch = batch;
+    o->opt.metadata = metadata;
+    bed_init(&o->b);
+    o->ctx = ctx_joined(t, 0);
+    o->g = group_of(t, 0);
+    o->port = port_of(t, 0);
+    rx_init(&o->r, tag, n);
+    o->r.group = mt_ip(o->g);
+    o->h = uv_ctx_on(&o->b, o->ctx, &o->opt, &o->r);
+}
+
+/* free_ctx: false when a close callback freed the context already. */
+static void one_end(struct one *o, bool free_ctx)
+{
+    close_unless_closed(o->h, &o->r);
+    bed_finish(&o->b);
+    cr_expect_eq(o->r.after_close, 0u, "%u callbacks after close", o->r.after_close);
+    rx_free(&o->r);
+    if (free_ctx)
+        mcrx_ctx_free(o->ctx);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bursts through the adapter                                          */
 /* ------------------------------------------------------------------ */
 
 static void run_burst(unsigned t, unsigned n, bool metadata)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, t);
-    mcrx_config c = mt_cfg_asm4(g, PORT(t), NULL);
-    (void)mt_add_join(ctx, &c);
+    struct one o;
+    one_init(&o, t, "burst", n, 0, metadata);
+    o.r.close_when_done = true;
+    cr_assert_eq(mcrx_uv_ctx_start(o.h, on_ctx_batch), MCRX_OK);
+    bed_send_later(&o.b, o.g, o.port, "burst", n);
+    uv_run(&o.b.loop, UV_RUN_DEFAULT);
 
-    struct rx r;
-    rx_init(&r, "burst", n);
-    r.group = mt_ip(g);
-    r.close_when_done = true;
-    mcrx_uv_options o;
-    mcrx_uv_options_init(&o);
-    o.metadata = metadata;
-    mcrx_uv_ctx *h = uv_ctx_on(&b, ctx, &o, &r);
-    cr_assert_eq(mcrx_uv_ctx_start(h, on_ctx_batch), MCRX_OK);
-    bed_send_later(&b, g, PORT(t), "burst", n);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
-
-    cr_expect_not(b.guard_fired, "stalled: %u of %u after %d ms", r.got, n, GUARD_MS);
-    rx_expect_all(&r);
-    cr_expect_leq(r.max_batch, o.batch, "a batch of %u > options.batch %u",
-                  r.max_batch, o.batch);
+    cr_expect_not(o.b.guard_fired, "stalled: %u of %u after %d ms", o.r.got, n, GUARD_MS);
+    rx_expect_all(&o.r);
+    cr_expect_leq(o.r.max_batch, o.opt.batch, "a batch of %u > options.batch %u",
+                  o.r.max_batch, o.opt.batch);
     if (metadata) {
-        cr_expect_eq(r.meta_checked, r.got, "metadata missing");
-        cr_expect_eq(r.meta_bad, 0u, "%u packets with a wrong destination", r.meta_bad);
+        cr_expect_eq(o.r.meta_checked, o.r.got, "metadata missing");
+        cr_expect_eq(o.r.meta_bad, 0u, "%u packets with a wrong destination",
+                     o.r.meta_bad);
     }
-    if (!r.closed)
-        mcrx_uv_ctx_close(h, on_ctx_closed);
-    bed_finish(&b);
-    cr_expect_eq(r.close_calls, 1u, "close callback ran %u times", r.close_calls);
-    cr_expect_eq(r.after_close, 0u, "%u callbacks after close", r.after_close);
     mcrx_sub_stats st;
-    cr_assert_eq(mcrx_sub_get_stats(mcrx_ctx_get(ctx, 1), &st), MCRX_OK);
-    cr_expect_eq(st.kernel_drops, 0u, "kernel dropped %llu", (unsigned long long)st.kernel_drops);
-    rx_free(&r);
-    mcrx_ctx_free(ctx);
+    cr_assert_eq(mcrx_sub_get_stats(mcrx_ctx_get(o.ctx, 1), &st), MCRX_OK);
+    cr_expect_eq(st.kernel_drops, 0u, "kernel dropped %llu",
+                 (unsigned long long)st.kernel_drops);
+    one_end(&o, true);
+    cr_expect_eq(o.r.close_calls, 1u, "close callback ran %u times", o.r.close_calls);
 }
 
 Test(uv, burst_of_1) { run_burst(1, 1, false); }
@@ -287,37 +355,20 @@ Test(uv, burst_of_300_with_metadata) { run_burst(6, 300, true); }
 /* Datagrams queued (and partly read ahead by the library) before start. */
 Test(uv, datagrams_queued_before_start_arrive)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 7);
-    mcrx_config c = mt_cfg_asm4(g, PORT(7), NULL);
-    (void)mt_add_join(ctx, &c);
-    mt_send_seq(&b.s, g, PORT(7), "early", 0, 300);
+    struct one o;
+    one_init(&o, 7, "early", 300, 0, false);
+    o.r.close_when_done = true;
+    mt_send_seq(&o.b.s, o.g, o.port, "early", 0, 300);
     /* let the library read a turn ahead: one packet out, the rest carried */
     mcrx_packet p;
-    cr_assert_eq(mcrx_ctx_wait(ctx, 2000), 1);
-    cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1);
-
-    struct rx r;
-    rx_init(&r, "early", 300);
-    r.close_when_done = true;
-    mt_pkt k;
-    mt_pkt_copy(&k, &p, NULL);
-    cr_assert_eq(mt_seq_of(&k, "early"), 0);
-    mt_pkt_free(&k);
-    r.seen[0] = 1;
-    r.got = 1;
-    mcrx_uv_ctx *h = uv_ctx_on(&b, ctx, NULL, &r);
-    cr_assert_eq(mcrx_uv_ctx_start(h, on_ctx_batch), MCRX_OK);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
-    cr_expect_not(b.guard_fired, "stalled at %u of 300", r.got);
-    rx_expect_all(&r);
-    if (!r.closed)
-        mcrx_uv_ctx_close(h, on_ctx_closed);
-    bed_finish(&b);
-    rx_free(&r);
-    mcrx_ctx_free(ctx);
+    cr_assert_eq(mcrx_ctx_wait(o.ctx, 2000), 1);
+    cr_assert_eq(mcrx_ctx_try_recv_any(o.ctx, &p), 1);
+    cr_assert_eq(rx_count(&o.r, &p, NULL), 0);
+    cr_assert_eq(mcrx_uv_ctx_start(o.h, on_ctx_batch), MCRX_OK);
+    uv_run(&o.b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(o.b.guard_fired, "stalled at %u of 300", o.r.got);
+    rx_expect_all(&o.r);
+    one_end(&o, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -348,40 +399,29 @@ static void on_idle_probe(uv_timer_t *t)
     }
     ip->phase = 2;
     ip->iter_at_start = ip->b->iterations - ip->iter_at_start;
-    mcrx_uv_ctx_close(ip->h, on_ctx_closed);
+    close_unless_closed(ip->h, ip->r);
     uv_close((uv_handle_t *)t, NULL);
 }
 
 Test(uv, idle_loop_does_not_spin)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 8);
-    mcrx_config c = mt_cfg_asm4(g, PORT(8), NULL);
-    (void)mt_add_join(ctx, &c);
-    struct rx r;
-    rx_init(&r, "one", 1);
-    struct idle_probe ip = {.b = &b, .r = &r};
-    ip.h = uv_ctx_on(&b, ctx, NULL, &r);
-    cr_assert_eq(mcrx_uv_ctx_start(ip.h, on_ctx_batch), MCRX_OK);
-    bed_send_later(&b, g, PORT(8), "one", 1);
-    uv_timer_init(&b.loop, &ip.t);
-    ip.t.data = &ip;
-    uv_timer_start(&ip.t, on_idle_probe, 300, 0);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
+    struct one o;
+    one_init(&o, 8, "one", 1, 0, false);
+    struct idle_probe ip = {.b = &o.b, .r = &o.r, .h = o.h};
+    cr_assert_eq(mcrx_uv_ctx_start(o.h, on_ctx_batch), MCRX_OK);
+    bed_send_later(&o.b, o.g, o.port, "one", 1);
+    start_timer(&o.b.loop, &ip.t, &ip, on_idle_probe, 300, 0);
+    uv_run(&o.b.loop, UV_RUN_DEFAULT);
     cr_assert_eq(ip.phase, 2, "the idle second did not end (guard fired: %d)",
-                 b.guard_fired);
+                 o.b.guard_fired);
     /* A sleeping loop wakes for the timer only; a spinning one (a
      * descriptor that stays readable, an idle handle left on) runs
      * thousands of iterations per second. */
     cr_expect_leq(ip.iter_at_start, 10, "%llu loop iterations in an idle second",
                   (unsigned long long)ip.iter_at_start);
-    cr_expect_eq(r.batches, ip.batches_at_start, "callbacks while idle");
-    rx_expect_all(&r);
-    bed_finish(&b);
-    rx_free(&r);
-    mcrx_ctx_free(ctx);
+    cr_expect_eq(o.r.batches, ip.batches_at_start, "callbacks while idle");
+    rx_expect_all(&o.r);
+    one_end(&o, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -406,12 +446,7 @@ Test(uv, two_contexts_and_a_timer_on_one_loop)
 {
     struct bed b;
     bed_init(&b);
-    mcrx_ctx *ca = mt_ctx_new(NULL), *cb = mt_ctx_new(NULL);
-    const char *ga = mt_group_asm4(FILE_NO, 9), *gb = mt_group_asm4(FILE_NO, 109);
-    mcrx_config c1 = mt_cfg_asm4(ga, PORT(9), NULL);
-    mcrx_config c2 = mt_cfg_asm4(gb, PORT(9) + 1, NULL);
-    (void)mt_add_join(ca, &c1);
-    (void)mt_add_join(cb, &c2);
+    mcrx_ctx *ca = ctx_joined(9, 0), *cb = ctx_joined(9, 1);
     struct rx ra, rb;
     rx_init(&ra, "a", 500);
     rx_init(&rb, "b", 500);
@@ -421,20 +456,16 @@ Test(uv, two_contexts_and_a_timer_on_one_loop)
     cr_assert_eq(mcrx_uv_ctx_start(ha, on_ctx_batch), MCRX_OK);
     cr_assert_eq(mcrx_uv_ctx_start(hb, on_ctx_batch), MCRX_OK);
     struct ticker k = {.a = &ra, .b = &rb};
-    uv_timer_init(&b.loop, &k.t);
-    k.t.data = &k;
-    uv_timer_start(&k.t, on_tick, 1, 1);
-    bed_send_later(&b, ga, PORT(9), "a", 500);
-    bed_send_later(&b, gb, PORT(9) + 1, "b", 500);
+    start_timer(&b.loop, &k.t, &k, on_tick, 1, 1);
+    bed_send_later(&b, group_of(9, 0), port_of(9, 0), "a", 500);
+    bed_send_later(&b, group_of(9, 1), port_of(9, 1), "b", 500);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     cr_expect_not(b.guard_fired, "stalled: a %u, b %u", ra.got, rb.got);
     rx_expect_all(&ra);
     rx_expect_all(&rb);
     cr_expect_gt(k.ticks, 0u, "the unrelated timer never fired");
-    if (!ra.closed)
-        mcrx_uv_ctx_close(ha, on_ctx_closed);
-    if (!rb.closed)
-        mcrx_uv_ctx_close(hb, on_ctx_closed);
+    close_unless_closed(ha, &ra);
+    close_unless_closed(hb, &rb);
     if (!uv_is_closing((uv_handle_t *)&k.t))
         uv_close((uv_handle_t *)&k.t, NULL);
     bed_finish(&b);
@@ -479,16 +510,11 @@ Test(uv, budget_lets_another_context_in)
 {
     struct bed b;
     bed_init(&b);
-    mcrx_ctx *cf = mt_ctx_new(NULL), *cq = mt_ctx_new(NULL);
-    const char *gf = mt_group_asm4(FILE_NO, 10), *gq = mt_group_asm4(FILE_NO, 110);
-    mcrx_config c1 = mt_cfg_asm4(gf, PORT(10), NULL);
-    mcrx_config c2 = mt_cfg_asm4(gq, PORT(10) + 1, NULL);
-    (void)mt_add_join(cf, &c1);
-    (void)mt_add_join(cq, &c2);
+    mcrx_ctx *cf = ctx_joined(10, 0), *cq = ctx_joined(10, 1);
     /* both queued before the loop runs: both descriptors are ready at the
      * first iteration */
-    mt_send_seq(&b.s, gf, PORT(10), "f", 0, 1000);
-    mt_send_seq(&b.s, gq, PORT(10) + 1, "q", 0, 10);
+    mt_send_seq(&b.s, group_of(10, 0), port_of(10, 0), "f", 0, 1000);
+    mt_send_seq(&b.s, group_of(10, 1), port_of(10, 1), "q", 0, 10);
     struct rx rf, rq;
     rx_init(&rf, "f", 1000);
     rx_init(&rq, "q", 10);
@@ -516,10 +542,8 @@ Test(uv, budget_lets_another_context_in)
                   "flood read in %llu iterations with a budget of %u",
                   (unsigned long long)(o.flood_last_iter - o.flood_first_iter + 1),
                   opt.budget);
-    if (!rf.closed)
-        mcrx_uv_ctx_close(hf, on_ctx_closed);
-    if (!rq.closed)
-        mcrx_uv_ctx_close(hq, on_ctx_closed);
+    close_unless_closed(hf, &rf);
+    close_unless_closed(hq, &rq);
     bed_finish(&b);
     rx_free(&rf);
     rx_free(&rq);
@@ -553,28 +577,16 @@ static void on_batch_close_at_first(mcrx_uv_ctx *h, int status,
 
 Test(uv, close_inside_callback_with_datagrams_in_flight)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 11);
-    mcrx_config c = mt_cfg_asm4(g, PORT(11), NULL);
-    (void)mt_add_join(ctx, &c);
-    struct rx r;
-    rx_init(&r, "fly", 1000);
-    mcrx_uv_options o;
-    mcrx_uv_options_init(&o);
-    o.batch = 16;
-    mcrx_uv_ctx *h = uv_ctx_on(&b, ctx, &o, &r);
-    cr_assert_eq(mcrx_uv_ctx_start(h, on_batch_close_at_first), MCRX_OK);
-    bed_send_later(&b, g, PORT(11), "fly", 1000);
-    uv_run(&b.loop, UV_RUN_DEFAULT); /* ends once the handle is closed */
-    cr_expect_not(b.guard_fired, "the first batch never came");
-    cr_expect_eq(r.batches, 1u, "%u batches (close inside the first)", r.batches);
-    cr_expect_leq(r.got, 16u);
-    cr_expect_eq(r.after_close, 0u, "%u callbacks after close", r.after_close);
-    bed_finish(&b);
-    cr_expect_eq(r.close_calls, 1u, "close callback ran %u times", r.close_calls);
-    rx_free(&r); /* ctx was freed by the close callback (ASan checks) */
+    struct one o;
+    one_init(&o, 11, "fly", 1000, 16, false);
+    cr_assert_eq(mcrx_uv_ctx_start(o.h, on_batch_close_at_first), MCRX_OK);
+    bed_send_later(&o.b, o.g, o.port, "fly", 1000);
+    uv_run(&o.b.loop, UV_RUN_DEFAULT); /* ends once the handle is closed */
+    cr_expect_not(o.b.guard_fired, "the first batch never came");
+    cr_expect_eq(o.r.batches, 1u, "%u batches (close inside the first)", o.r.batches);
+    cr_expect_leq(o.r.got, 16u);
+    one_end(&o, false); /* the close callback freed the context (ASan checks) */
+    cr_expect_eq(o.r.close_calls, 1u, "close callback ran %u times", o.r.close_calls);
 }
 
 /* Close from outside (a timer) while the sender is still sending. */
@@ -599,27 +611,16 @@ static void on_close_timer(uv_timer_t *t)
 
 Test(uv, close_from_a_timer_while_datagrams_arrive)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 12);
-    mcrx_config c = mt_cfg_asm4(g, PORT(12), NULL);
-    (void)mt_add_join(ctx, &c);
-    struct rx r;
-    rx_init(&r, "mid", 1000);
-    struct closer k = {.r = &r, .s = &b.s, .g = g, .port = PORT(12)};
-    k.h = uv_ctx_on(&b, ctx, NULL, &r);
-    cr_assert_eq(mcrx_uv_ctx_start(k.h, on_ctx_batch), MCRX_OK);
-    uv_timer_init(&b.loop, &k.t);
-    k.t.data = &k;
-    uv_timer_start(&k.t, on_close_timer, 20, 0);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
-    cr_expect_not(b.guard_fired);
-    cr_expect_eq(r.after_close, 0u, "%u callbacks after close", r.after_close);
-    cr_expect_eq(r.got, 0u, "the datagrams came after close was asked");
-    bed_finish(&b);
-    cr_expect_eq(r.close_calls, 1u);
-    rx_free(&r);
+    struct one o;
+    one_init(&o, 12, "mid", 1000, 0, false);
+    struct closer k = {.r = &o.r, .s = &o.b.s, .g = o.g, .port = o.port, .h = o.h};
+    cr_assert_eq(mcrx_uv_ctx_start(o.h, on_ctx_batch), MCRX_OK);
+    start_timer(&o.b.loop, &k.t, &k, on_close_timer, 20, 0);
+    uv_run(&o.b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(o.b.guard_fired);
+    cr_expect_eq(o.r.got, 0u, "the datagrams came after close was asked");
+    one_end(&o, false);
+    cr_expect_eq(o.r.close_calls, 1u);
 }
 
 /* Stop inside a callback: nothing more until start; then the rest. */
@@ -660,38 +661,22 @@ static void on_restart(uv_timer_t *t)
 
 Test(uv, stop_inside_callback_then_start_again)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 13);
-    mcrx_config c = mt_cfg_asm4(g, PORT(13), NULL);
-    (void)mt_add_join(ctx, &c);
-    struct rx r;
-    rx_init(&r, "ss", 400);
-    r.close_when_done = true;
-    struct stopper k = {.r = &r};
-    b.loop.data = &k;
-    mcrx_uv_options o;
-    mcrx_uv_options_init(&o);
-    o.batch = 8;
-    k.h = uv_ctx_on(&b, ctx, &o, &r);
-    cr_assert_eq(mcrx_uv_ctx_start(k.h, on_batch_stop_at_first), MCRX_OK);
-    bed_send_later(&b, g, PORT(13), "ss", 400);
-    uv_timer_init(&b.loop, &k.t);
-    k.t.data = &k;
-    uv_timer_start(&k.t, on_restart, 200, 50);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
-    cr_expect_not(b.guard_fired, "stalled at %u of 400", r.got);
+    struct one o;
+    one_init(&o, 13, "ss", 400, 8, false);
+    o.r.close_when_done = true;
+    struct stopper k = {.r = &o.r, .h = o.h};
+    o.b.loop.data = &k;
+    cr_assert_eq(mcrx_uv_ctx_start(o.h, on_batch_stop_at_first), MCRX_OK);
+    bed_send_later(&o.b, o.g, o.port, "ss", 400);
+    start_timer(&o.b.loop, &k.t, &k, on_restart, 200, 50);
+    uv_run(&o.b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(o.b.guard_fired, "stalled at %u of 400", o.r.got);
     cr_expect(k.restarted);
     cr_expect_leq(k.got_at_stop, 8u);
-    rx_expect_all(&r);
-    if (!r.closed)
-        mcrx_uv_ctx_close(k.h, on_ctx_closed);
+    rx_expect_all(&o.r);
     if (!uv_is_closing((uv_handle_t *)&k.t))
         uv_close((uv_handle_t *)&k.t, NULL);
-    bed_finish(&b);
-    rx_free(&r);
-    mcrx_ctx_free(ctx);
+    one_end(&o, true);
 }
 
 /* Remove one subscription and leave another from inside the callback;
@@ -750,16 +735,11 @@ Test(uv, leave_and_remove_inside_callback)
     struct bed b;
     bed_init(&b);
     mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g1 = mt_group_asm4(FILE_NO, 14), *g2 = mt_group_asm4(FILE_NO, 114),
-               *g3 = mt_group_asm4(FILE_NO, 214);
-    mcrx_config c1 = mt_cfg_asm4(g1, PORT(14), NULL);
-    mcrx_config c2 = mt_cfg_asm4(g2, PORT(14) + 1, NULL);
-    mcrx_config c3 = mt_cfg_asm4(g3, PORT(14) + 2, NULL);
     struct lr l;
     memset(&l, 0, sizeof l);
-    l.id_rm = mt_add_join(ctx, &c1);
-    l.id_leave = mt_add_join(ctx, &c2);
-    l.id_keep = mt_add_join(ctx, &c3);
+    l.id_rm = join_sub(ctx, 14, 0);
+    l.id_leave = join_sub(ctx, 14, 1);
+    l.id_keep = join_sub(ctx, 14, 2);
     rx_init(&l.keep, "keep", 300);
     mcrx_uv_options o;
     mcrx_uv_options_init(&o);
@@ -768,9 +748,9 @@ Test(uv, leave_and_remove_inside_callback)
     cr_assert_eq(mcrx_uv_ctx_init(&b.loop, ctx, &o, &h), MCRX_OK);
     mcrx_uv_ctx_set_data(h, &l);
     cr_assert_eq(mcrx_uv_ctx_start(h, on_batch_leave_remove), MCRX_OK);
-    bed_send_later(&b, g1, PORT(14), "rm", 300);
-    bed_send_later(&b, g2, PORT(14) + 1, "lv", 300);
-    bed_send_later(&b, g3, PORT(14) + 2, "keep", 300);
+    bed_send_later(&b, group_of(14, 0), port_of(14, 0), "rm", 300);
+    bed_send_later(&b, group_of(14, 1), port_of(14, 1), "lv", 300);
+    bed_send_later(&b, group_of(14, 2), port_of(14, 2), "keep", 300);
     uv_run(&b.loop, UV_RUN_DEFAULT);
     cr_expect_not(b.guard_fired, "stalled: keep %u of 300", l.keep.got);
     rx_expect_all(&l.keep);
@@ -791,6 +771,10 @@ Test(uv, leave_and_remove_inside_callback)
 /* ------------------------------------------------------------------ */
 
 struct asub {
+    struct bed b;
+    mcrx_sub *sub;           /* extracted from a context already freed */
+    const char *g;
+    uint16_t port;
     struct rx r;
     mcrx_sub *back;          /* handed back by the close callback */
     unsigned close_calls;
@@ -826,58 +810,59 @@ static void on_sub_batch(mcrx_uv_sub *h, int status, const mcrx_packet *p,
     }
 }
 
-static mcrx_sub *take_joined(mcrx_ctx *ctx, const char *g, uint16_t port)
+/* A bed and an owned async subscription (not started) over test t's
+ * subscription, taken out of a context that is freed at once (an
+ * extracted subscription does not need it). */
+static void asub_init(struct asub *a, unsigned t, const char *tag, unsigned n,
+                      const mcrx_uv_options *opts)
 {
-    mcrx_config c = mt_cfg_asm4(g, port, NULL);
-    uint64_t id = mt_add_join(ctx, &c);
-    mcrx_sub *sub = NULL;
-    cr_assert_eq(mcrx_ctx_take(ctx, id, &sub), MCRX_OK);
-    return sub;
+    memset(a, 0, sizeof *a);
+    bed_init(&a->b);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    uint64_t id = join_sub(ctx, t, 0);
+    cr_assert_eq(mcrx_ctx_take(ctx, id, &a->sub), MCRX_OK);
+    mcrx_ctx_free(ctx);
+    a->g = group_of(t, 0);
+    a->port = port_of(t, 0);
+    rx_init(&a->r, tag, n);
+    a->r.group = mt_ip(a->g);
+    cr_assert_eq(mcrx_uv_sub_init(&a->b.loop, a->sub, opts, &a->h), MCRX_OK);
+    mcrx_uv_sub_set_data(a->h, a);
+    cr_assert_eq(mcrx_uv_sub_start(a->h, on_sub_batch), MCRX_OK);
 }
 
 Test(uv, owned_subscription_receives_a_burst_and_comes_back)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 15);
-    mcrx_sub *sub = take_joined(ctx, g, PORT(15));
-    mcrx_ctx_free(ctx); /* the extracted sub does not need it */
     struct asub a;
-    memset(&a, 0, sizeof a);
-    rx_init(&a.r, "as", 1000);
-    a.r.close_when_done = true;
-    a.r.group = mt_ip(g);
     mcrx_uv_options o;
     mcrx_uv_options_init(&o);
     o.metadata = true;
-    cr_assert_eq(mcrx_uv_sub_init(&b.loop, sub, &o, &a.h), MCRX_OK);
-    mcrx_uv_sub_set_data(a.h, &a);
-    cr_assert_eq(mcrx_uv_sub_subscription(a.h), sub);
-    cr_assert_eq(mcrx_uv_sub_loop(a.h), &b.loop);
-    cr_assert_eq(mcrx_uv_sub_start(a.h, on_sub_batch), MCRX_OK);
-    bed_send_later(&b, g, PORT(15), "as", 1000);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
-    cr_expect_not(b.guard_fired, "stalled at %u of 1000", a.r.got);
+    asub_init(&a, 15, "as", 1000, &o);
+    a.r.close_when_done = true;
+    cr_assert_eq(mcrx_uv_sub_subscription(a.h), a.sub);
+    cr_assert_eq(mcrx_uv_sub_loop(a.h), &a.b.loop);
+    bed_send_later(&a.b, a.g, a.port, "as", 1000);
+    uv_run(&a.b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(a.b.guard_fired, "stalled at %u of 1000", a.r.got);
     rx_expect_all(&a.r);
     cr_expect_eq(a.r.meta_bad, 0u);
     cr_expect_eq(a.r.meta_checked, a.r.got);
     cr_expect_gt(a.r.max_batch, 1u, "never more than one packet per callback");
     if (!a.r.closed)
         mcrx_uv_sub_close(a.h, on_sub_closed);
-    bed_finish(&b);
+    bed_finish(&a.b);
     cr_assert_eq(a.close_calls, 1u);
-    cr_assert_eq(a.back, sub, "close did not hand the subscription back");
+    cr_assert_eq(a.back, a.sub, "close did not hand the subscription back");
     /* a plain extracted subscription again: still joined, still receiving */
-    cr_expect_eq(mcrx_sub_get_state(sub), MCRX_SUB_JOINED);
+    cr_expect_eq(mcrx_sub_get_state(a.sub), MCRX_SUB_JOINED);
     mt_sender s = mt_sender_v4("127.0.0.1", "lo");
-    mt_send(&s, g, PORT(15), "after", 5);
+    mt_send(&s, a.g, a.port, "after", 5);
     mt_pkt k;
-    cr_assert_eq(mt_sub_recv(sub, NULL, &k, false, 2000), 1);
+    cr_assert_eq(mt_sub_recv(a.sub, NULL, &k, false, 2000), 1);
     cr_expect_arr_eq(k.data, "after", 5);
     mt_pkt_free(&k);
     mt_sender_close(&s);
-    cr_expect_eq(mcrx_sub_free(sub), MCRX_OK);
+    cr_expect_eq(mcrx_sub_free(a.sub), MCRX_OK);
     rx_free(&a.r);
 }
 
@@ -893,35 +878,24 @@ static void on_leave_probe(uv_timer_t *t)
 
 Test(uv, owned_subscription_left_inside_callback_stops_once)
 {
-    struct bed b;
-    bed_init(&b);
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    const char *g = mt_group_asm4(FILE_NO, 16);
-    mcrx_sub *sub = take_joined(ctx, g, PORT(16));
     struct asub a;
-    memset(&a, 0, sizeof a);
-    rx_init(&a.r, "lv", 300);
-    a.leave_at_first = true;
     mcrx_uv_options o;
     mcrx_uv_options_init(&o);
     o.batch = 8;
-    cr_assert_eq(mcrx_uv_sub_init(&b.loop, sub, &o, &a.h), MCRX_OK);
-    mcrx_uv_sub_set_data(a.h, &a);
-    cr_assert_eq(mcrx_uv_sub_start(a.h, on_sub_batch), MCRX_OK);
-    bed_send_later(&b, g, PORT(16), "lv", 300);
-    uv_timer_init(&b.loop, &a.t);
-    a.t.data = &a;
-    uv_timer_start(&a.t, on_leave_probe, 500, 0);
-    uv_run(&b.loop, UV_RUN_DEFAULT);
-    cr_expect_not(b.guard_fired);
+    asub_init(&a, 16, "lv", 300, &o);
+    a.leave_at_first = true;
+    bed_send_later(&a.b, a.g, a.port, "lv", 300);
+    start_timer(&a.b.loop, &a.t, &a, on_leave_probe, 500, 0);
+    uv_run(&a.b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(a.b.guard_fired);
     cr_expect_eq(a.r.batches, 1u, "%u batches after the leave", a.r.batches - 1);
     cr_expect_eq(a.not_joined, 1u, "MCRX_E_NOT_JOINED reported %u times",
                  a.not_joined);
     /* stopped, not spinning on a socket the kernel still has data for */
-    cr_expect_leq(b.iterations, 20, "%llu iterations", (unsigned long long)b.iterations);
-    bed_finish(&b);
+    cr_expect_leq(a.b.iterations, 20, "%llu iterations",
+                  (unsigned long long)a.b.iterations);
+    bed_finish(&a.b);
     rx_free(&a.r);
-    mcrx_ctx_free(ctx);
 }
 
 Test(uv, owned_subscription_rules)
@@ -929,8 +903,7 @@ Test(uv, owned_subscription_rules)
     uv_loop_t loop;
     cr_assert_eq(uv_loop_init(&loop), 0);
     mcrx_ctx *ctx = mt_ctx_new(NULL);
-    mcrx_config c = mt_cfg_asm4(mt_group_asm4(FILE_NO, 17), PORT(17), NULL);
-    uint64_t id = mt_add_join(ctx, &c);
+    uint64_t id = join_sub(ctx, 17, 0);
     mcrx_uv_sub *h = NULL;
     cr_expect_eq(mcrx_uv_sub_init(&loop, mcrx_ctx_get(ctx, id), NULL, &h),
                  MCRX_E_OWNED_BY_CONTEXT, "a borrowed sub was accepted");
