@@ -15,9 +15,10 @@
  * 1. The descriptor is level-triggered readiness: register it with EPOLLIN,
  *    without EPOLLET, and never read or close it.
  * 2. On a wake-up, call mcrx_ctx_recv_batch() until it returns fewer
- *    packets than asked: that is "drained". Stopping earlier (to be fair to
- *    other work) is fine, but then come back without waiting for the
- *    descriptor: data the library already holds may not signal again.
+ *    packets than asked: that is "drained". Stopping earlier (a budget, to
+ *    be fair to other work) is fine: the descriptor stays readable while
+ *    the library holds data; here the loop just polls without blocking
+ *    while it knows work is left.
  * 3. A wake-up whose first call returns 0 is spurious (the library checked
  *    and found nothing, e.g. a datagram filtered out); just wait again.
  */

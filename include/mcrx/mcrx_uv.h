@@ -24,11 +24,11 @@
  *
  * Delivery: on a wake-up the handle calls the library's batch receive until
  * it returns fewer packets than asked (drained) or the per-wake-up budget
- * is spent. A spent budget does not wait for the descriptor to signal again
- * (it may not: data already harvested by a completion backend does not
- * re-signal): the handle goes on reading on the next loop iteration, after
- * the loop has served its other handles. So one busy context cannot
- * monopolise the loop, and none stalls.
+ * is spent. With the budget spent it goes on reading on the next loop
+ * iteration, after the loop has served its timers and other handles,
+ * without blocking in between (a uv_idle_t while work is left). So one busy
+ * context cannot monopolise the loop, and none waits on a descriptor for
+ * data the library already holds.
  *
  * Packet views (payload pointers) are valid during the callback only.
  *

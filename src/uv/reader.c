@@ -134,8 +134,8 @@ int mcrx_uv_reader_start(struct mcrx_uv_reader *r)
         return MCRX_E_WAIT;
     }
     r->reading = true;
-    /* Data the library holds already (read ahead, harvested completions)
-     * may never make the descriptor signal: look once on the next
+    /* Data the library holds already (an extracted sub's carry moved in
+     * by take) does not make its socket signal: look once on the next
      * iteration. */
     continue_later(r, true);
     return MCRX_OK;

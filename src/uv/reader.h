@@ -3,8 +3,10 @@
  *
  * A reader owns a uv_poll_t on a descriptor and a uv_idle_t. The poll
  * wakes it; the idle keeps it reading on later loop iterations once a
- * wake-up's budget is spent, without waiting for the descriptor (which
- * need not signal again for data the library already harvested). */
+ * wake-up's budget is spent, without blocking in between. The descriptor
+ * would wake it too (contract v2 keeps it signalled while the library
+ * holds data), but an extracted sub's socket does not signal for a carry
+ * the library read ahead, and the idle costs nothing while unused. */
 #ifndef MCRX_UV_READER_H
 #define MCRX_UV_READER_H
 
