@@ -1,9 +1,9 @@
 /*
  * mcrx_bench receiver --api uv: the library's context (opened by rx_lib.c)
- * driven by mcrx-uv on its own libuv loop: mcrx_uv_ctx with batch = the
- * context's max_batch (the same call size as --api batch) and the default
- * per-iteration budget. A 10 ms timer checks the stop conditions of the
- * timed modes, as in the plain libuv receiver (rx_uv.c).
+ * driven by mcrx-uv on its own libuv loop: mcrx_uv_ctx with its default
+ * options (64 packets per call, i.e. one turn, and 1024 per loop
+ * iteration), as a user gets it. A 10 ms timer checks the stop conditions
+ * of the timed modes, as in the plain libuv receiver (rx_uv.c).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "bench.h"
@@ -68,14 +68,10 @@ int bench_lib_run_uv(struct bench *b, struct mcrx_ctx *ctx,
         return 0;
     uv_loop_t loop;
     struct luv s = {.b = b, .idx_of = idx_of};
-    mcrx_uv_options o;
-    mcrx_uv_options_init(&o);
-    o.batch = batch;
-    if (o.budget < batch)
-        o.budget = batch;
+    (void)batch; /* the adapter's own default, capped by max_batch */
     int rc = uv_loop_init(&loop);
     if (rc == 0)
-        rc = mcrx_uv_ctx_init(&loop, ctx, &o, &s.h) == MCRX_OK ? 0 : -1;
+        rc = mcrx_uv_ctx_init(&loop, ctx, NULL, &s.h) == MCRX_OK ? 0 : -1;
     if (rc != 0) {
         fprintf(stderr, "mcrx_bench: mcrx-uv set-up failed\n");
         return 3;

@@ -75,7 +75,11 @@ extern "C" {
 
 typedef struct mcrx_uv_options {
     uint32_t batch;    /* most packets per callback; default 64, 1..4096
-                          (the context's max_batch caps it too) */
+                          (the context's max_batch caps it too). Above
+                          the context's turn_budget (default 64) an
+                          io_uring context often answers short while more
+                          is pending: never a stall, but a loop iteration
+                          per short batch (~5% in bench/README.md) */
     uint32_t budget;   /* most packets per handle per loop iteration;
                           default 1024, >= batch */
     bool metadata;     /* receive with metadata (the _meta calls); default
