@@ -10,6 +10,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -863,6 +864,40 @@ Test(uv, owned_subscription_receives_a_burst_and_comes_back)
     mt_pkt_free(&k);
     mt_sender_close(&s);
     cr_expect_eq(mcrx_sub_free(a.sub), MCRX_OK);
+    rx_free(&a.r);
+}
+
+/* Datagrams the context read ahead move along with take; the socket is
+ * empty then, so only the handle's first look at start can deliver them. */
+Test(uv, owned_subscription_delivers_what_take_moved_along)
+{
+    struct bed b;
+    bed_init(&b);
+    mcrx_ctx *ctx = ctx_joined(18, 0);
+    mt_send_seq(&b.s, group_of(18, 0), port_of(18, 0), "carry", 0, 10);
+    mcrx_packet p;
+    cr_assert_eq(mcrx_ctx_wait(ctx, 2000), 1);
+    cr_assert_eq(mcrx_ctx_try_recv_any(ctx, &p), 1); /* reads the whole turn */
+    struct asub a;
+    memset(&a, 0, sizeof a);
+    rx_init(&a.r, "carry", 10);
+    cr_assert_eq(rx_count(&a.r, &p, NULL), 0);
+    a.r.close_when_done = true;
+    cr_assert_eq(mcrx_ctx_take(ctx, 1, &a.sub), MCRX_OK);
+    mcrx_ctx_free(ctx);
+    struct pollfd pfd = {.fd = mcrx_sub_fd(a.sub), .events = POLLIN};
+    cr_assert_eq(poll(&pfd, 1, 0), 0, "the socket still has data: no test");
+    cr_assert_eq(mcrx_uv_sub_init(&b.loop, a.sub, NULL, &a.h), MCRX_OK);
+    mcrx_uv_sub_set_data(a.h, &a);
+    cr_assert_eq(mcrx_uv_sub_start(a.h, on_sub_batch), MCRX_OK);
+    uv_run(&b.loop, UV_RUN_DEFAULT);
+    cr_expect_not(b.guard_fired, "stalled at %u of 10", a.r.got);
+    rx_expect_all(&a.r);
+    if (!a.r.closed)
+        mcrx_uv_sub_close(a.h, on_sub_closed);
+    bed_finish(&b);
+    cr_expect_eq(a.close_calls, 1u);
+    cr_expect_eq(mcrx_sub_free(a.back), MCRX_OK);
     rx_free(&a.r);
 }
 
