@@ -861,6 +861,7 @@ Test(tools, send_interface_address_is_the_source)
     run(&s, NULL, false, nargv);
     cr_expect_eq(s.status, 0, "INTERFACE :: refused: exit %d\n%s", s.status, ERR(&s));
     proc_free(&s);
+    proc_free(&c);
 }
 
 /* ------------------------------------------------------------------ */
