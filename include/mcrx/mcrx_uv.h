@@ -34,7 +34,10 @@
  *
  * Errors: a failed receive or a failed poll reaches the batch callback as
  * a negative mcrx_status with no packets (count 0); nothing is swallowed.
- * For MCRX_E_WAIT (the loop's poll failed) errno holds the OS error.
+ * For MCRX_E_WAIT (the loop's poll failed) errno holds the OS error, and
+ * the handle has stopped. After a failed receive the handle waits for the
+ * descriptor again, so an error that lasts is reported once per wake-up:
+ * stop or close the handle when it is not transient.
  *
  * Inside a batch callback the caller may: leave, join, remove or add
  * subscriptions of the context; stop or close the handle (no further
