@@ -604,6 +604,19 @@ static const char *ipfmt(const char *text)
     return mt_ipstr(&ip);
 }
 
+/* The output starts with the [ready] banner of an ASM subscription on the
+ * default interface, naming the backend under test. */
+static void expect_asm_banner_first(const struct proc *c, const char *g,
+                                    uint16_t port)
+{
+    char banner[256];
+    snprintf(banner, sizeof banner,
+             "[ready] group=%s dst_port=%u source=any interface=default backend: ",
+             g, port);
+    cr_expect_eq(strncmp(OUT(c), banner, strlen(banner)), 0, "%s", OUT(c));
+    expect_banner_backend(c, test_backend_name());
+}
+
 Test(tools, ipv4_asm_on_lo)
 {
     const char *g = mt_group_asm4(FILE_NO, 10);
@@ -618,12 +631,7 @@ Test(tools, ipv4_asm_on_lo)
     finish(&c, 15000);
     cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
                  OUT(&c), ERR(&c));
-    char banner[256];
-    snprintf(banner, sizeof banner,
-             "[ready] group=%s dst_port=%u source=any interface=default backend: ",
-             g, PORT(10));
-    cr_expect_eq(strncmp(OUT(&c), banner, strlen(banner)), 0, "%s", OUT(&c));
-    expect_banner_backend(&c, test_backend_name());
+    expect_asm_banner_first(&c, g, PORT(10));
     cr_expect_eq(expect_recv_lines(OUT(&c), src, g, PORT(10), "hello", false), 3u,
                  "%s", OUT(&c));
     cr_expect_not_null(strstr(OUT(&c), "\n[done] received=3\n"), "%s", OUT(&c));
@@ -983,13 +991,9 @@ Test(tools, recv_async_receives_every_subscription)
     finish(&c, 15000);
     cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
                  OUT(&c), ERR(&c));
-    char banner[256];
-    snprintf(banner, sizeof banner,
-             "[ready] group=%s dst_port=%u source=any interface=default backend: ",
-             g1, PORT(40));
-    cr_expect_eq(strncmp(OUT(&c), banner, strlen(banner)), 0, "%s", OUT(&c));
-    expect_banner_backend(&c, test_backend_name());
+    expect_asm_banner_first(&c, g1, PORT(40));
     cr_expect_eq(count_lines(OUT(&c), "[ready] "), 3u, "%s", OUT(&c));
+    char banner[256];
     snprintf(banner, sizeof banner, "\n[ready] group=%s dst_port=%u source=%s ",
              g3, PORT(40) + 2, MT_V4_TX);
     cr_expect_not_null(strstr(OUT(&c), banner), "%s", OUT(&c));
@@ -1006,15 +1010,27 @@ Test(tools, recv_async_receives_every_subscription)
     proc_free(&c);
 }
 
+/* mcrx_recv_async's path (or skip), and test t's ASM group and port. */
+struct async_run {
+    const char *exe, *g;
+    char port[16];
+};
+
+static void async_setup(struct async_run *r, unsigned t)
+{
+    r->exe = async_path();
+    r->g = mt_group_asm4(FILE_NO, t);
+    snprintf(r->port, sizeof r->port, "%u", PORT(t));
+}
+
 /* Ctrl-C: the loop ends, the groups are left, [done], exit 0 (no --count);
  * with --count not reached, exit 1 like mcrx_recv. --stats prints. */
 Test(tools, recv_async_ctrl_c_leaves_cleanly)
 {
-    const char *exe = async_path();
-    const char *g = mt_group_asm4(FILE_NO, 43);
-    char port[16];
-    snprintf(port, sizeof port, "%u", PORT(43));
-    char *argv[] = { (char *)exe, (char *)g, port, "--stats", NULL };
+    struct async_run r;
+    async_setup(&r, 43);
+    const char *g = r.g;
+    char *argv[] = { (char *)r.exe, (char *)g, r.port, "--stats", NULL };
     struct proc c;
     start_receiver(&c, argv);
     cr_expect(mt_igmp_has("lo", g), "not joined after [ready]");
@@ -1030,7 +1046,7 @@ Test(tools, recv_async_ctrl_c_leaves_cleanly)
     cr_expect_not(mt_igmp_has("lo", g), "still joined after exit");
     proc_free(&c);
 
-    char *argv2[] = { (char *)exe, (char *)g, port, "--count", "5", NULL };
+    char *argv2[] = { (char *)r.exe, (char *)g, r.port, "--count", "5", NULL };
     start_receiver(&c, argv2);
     kill(c.pid, SIGINT);
     finish(&c, 5000);
@@ -1042,11 +1058,10 @@ Test(tools, recv_async_ctrl_c_leaves_cleanly)
 /* --timeout with too few packets: exit 1; without --count: exit 0. */
 Test(tools, recv_async_timeout)
 {
-    const char *exe = async_path();
-    const char *g = mt_group_asm4(FILE_NO, 44);
-    char port[16];
-    snprintf(port, sizeof port, "%u", PORT(44));
-    char *argv[] = { (char *)exe, (char *)g, port, "--count", "5", "--timeout",
+    struct async_run r;
+    async_setup(&r, 44);
+    const char *g = r.g;
+    char *argv[] = { (char *)r.exe, (char *)g, r.port, "--count", "5", "--timeout",
                      "1", "--quiet", NULL };
     struct proc c;
     start_receiver(&c, argv);
@@ -1057,7 +1072,7 @@ Test(tools, recv_async_timeout)
     cr_expect_not_null(strstr(OUT(&c), "[done] received=2\n"), "%s", OUT(&c));
     cr_expect_not_null(strstr(ERR(&c), "timeout: received 2 of 5"), "%s", ERR(&c));
     proc_free(&c);
-    char *argv0[] = { (char *)exe, (char *)g, port, "--timeout", "0.3", NULL };
+    char *argv0[] = { (char *)r.exe, (char *)g, r.port, "--timeout", "0.3", NULL };
     run(&c, test_backend_env(), false, argv0);
     cr_expect_eq(c.status, 0, "exit %d\nstderr:\n%s", c.status, ERR(&c));
     cr_expect_not_null(strstr(OUT(&c), "[done] received=0\n"), "%s", OUT(&c));
