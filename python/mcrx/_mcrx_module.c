@@ -1,0 +1,710 @@
+/*
+ * _mcrx module: init, error mapping, value types, argument helpers.
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "_mcrx.h"
+
+#include <structmember.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Set by mcrx/__init__.py through _mcrx._init(): the exception classes live
+ * in pure Python (mcrx/errors.py); C only asks the factory for an instance. */
+static PyObject *g_error_factory;   /* (status, os_errno) -> exception */
+static PyObject *g_concurrent_cls;  /* mcrx.ConcurrentUseError */
+static PyObject *g_closed_cls;      /* mcrx.ClosedError */
+static PyObject *g_state_enum;      /* mcrx.SubscriptionState */
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+PyObject *mcrxpy_raise(int status, int os_err)
+{
+    if (!g_error_factory) {
+        PyErr_Format(PyExc_RuntimeError, "%s (%s)", mcrx_strerror(status),
+                     mcrx_status_name(status));
+        return NULL;
+    }
+    PyObject *exc = PyObject_CallFunction(g_error_factory, "ii", status, os_err);
+    if (!exc)
+        return NULL; /* the factory's own failure is what gets raised */
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+int mcrxpy_raise_int(int status, int os_err)
+{
+    mcrxpy_raise(status, os_err);
+    return -1;
+}
+
+PyObject *mcrxpy_raise_concurrent(void)
+{
+    PyErr_SetString(g_concurrent_cls ? g_concurrent_cls : PyExc_RuntimeError,
+                    "this mcrx object is in use by another thread (a Context "
+                    "and its subscriptions are not thread-safe: use one per "
+                    "thread, or a lock)");
+    return NULL;
+}
+
+PyObject *mcrxpy_raise_closed(const char *what)
+{
+    PyErr_Format(g_closed_cls ? g_closed_cls : PyExc_ValueError, "%s is closed", what);
+    return NULL;
+}
+
+int mcrxpy_busy_enter(int *busy)
+{
+    if (*busy) {
+        mcrxpy_raise_concurrent();
+        return -1;
+    }
+    *busy = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Addresses and struct sequences                                      */
+/* ------------------------------------------------------------------ */
+
+PyObject *mcrxpy_ip_str(const mcrx_ip *ip)
+{
+    char buf[MCRX_IP_STRLEN];
+    if (ip->family == MCRX_AF_UNSPEC || mcrx_ip_format(ip, buf, sizeof buf) != MCRX_OK)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(buf);
+}
+
+static PyStructSequence_Field config_fields[] = {
+    {"group", "multicast group address"},
+    {"port", "UDP destination port"},
+    {"source", "SSM source address, None for ASM (any source)"},
+    {"interface", "join interface address, or None"},
+    {"interface_index", "join interface index (IPv6), or None"},
+    {NULL, NULL}};
+static PyStructSequence_Desc config_desc = {
+    "mcrx.Config", "A subscription's configuration (read-only).", config_fields, 5};
+static PyTypeObject *Config_Type;
+
+static PyStructSequence_Field stats_fields[] = {
+    {"packets", "datagrams delivered"},
+    {"bytes", "payload bytes delivered (wire length)"},
+    {"truncated", "delivered cut to max_payload"},
+    {"filtered_group", "pktinfo destination was not the group"},
+    {"filtered_source", "SSM: source was not the configured one"},
+    {"filtered_interface", "ingress interface was not the configured one"},
+    {"filtered_no_pktinfo", "no pktinfo: destination unknown"},
+    {"discarded", "read by the library, never delivered"},
+    {"kernel_drops", "socket's kernel drop count (queue full)"},
+    {"backend_drop_events", "io_uring: buffer ring ran empty (not a loss)"},
+    {"recv_errors", "receive errors"},
+    {"joins", "joins"},
+    {"leaves", "leaves"},
+    {NULL, NULL}};
+static PyStructSequence_Desc stats_desc = {
+    "mcrx.Stats", "A subscription's counters (a snapshot).", stats_fields, 13};
+static PyTypeObject *Stats_Type;
+
+static int seq_set(PyObject *seq, Py_ssize_t i, PyObject *v)
+{
+    if (!v)
+        return -1;
+    PyStructSequence_SetItem(seq, i, v);
+    return 0;
+}
+
+PyObject *mcrxpy_config_tuple(const mcrx_config *cfg)
+{
+    PyObject *t = PyStructSequence_New(Config_Type);
+    if (!t)
+        return NULL;
+    if (seq_set(t, 0, mcrxpy_ip_str(&cfg->group)) ||
+        seq_set(t, 1, PyLong_FromLong(cfg->dst_port)) ||
+        seq_set(t, 2, mcrxpy_ip_str(&cfg->source)) ||
+        seq_set(t, 3, mcrxpy_ip_str(&cfg->interface)) ||
+        seq_set(t, 4, cfg->has_interface_index
+                          ? PyLong_FromUnsignedLong(cfg->interface_index)
+                          : Py_NewRef(Py_None))) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    return t;
+}
+
+PyObject *mcrxpy_stats_tuple(const mcrx_sub_stats *s)
+{
+    const uint64_t v[] = {s->packets, s->bytes, s->truncated, s->filtered_group,
+                          s->filtered_source, s->filtered_interface,
+                          s->filtered_no_pktinfo, s->discarded, s->kernel_drops,
+                          s->backend_drop_events, s->recv_errors, s->joins,
+                          s->leaves};
+    PyObject *t = PyStructSequence_New(Stats_Type);
+    if (!t)
+        return NULL;
+    for (Py_ssize_t i = 0; i < (Py_ssize_t)(sizeof v / sizeof v[0]); i++) {
+        if (seq_set(t, i, PyLong_FromUnsignedLongLong(v[i]))) {
+            Py_DECREF(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+PyObject *mcrxpy_state_value(mcrx_sub_state state)
+{
+    if (g_state_enum)
+        return PyObject_CallFunction(g_state_enum, "i", (int)state);
+    return PyLong_FromLong(state);
+}
+
+/* ------------------------------------------------------------------ */
+/* Argument helpers                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Text of an address or interface argument: str, an ipaddress object (its
+ * str()), or for interfaces an int index. NULL text = not given (None).
+ * *keep holds the object the text lives in. */
+static int arg_text(PyObject *obj, const char *what, bool allow_int,
+                    PyObject **keep, const char **text)
+{
+    *keep = NULL;
+    *text = NULL;
+    if (obj == NULL || obj == Py_None)
+        return 0;
+    if (PyUnicode_Check(obj)) {
+        *keep = Py_NewRef(obj);
+    } else if ((allow_int && PyLong_Check(obj) && !PyBool_Check(obj)) ||
+               PyObject_HasAttrString(obj, "packed")) {
+        *keep = PyObject_Str(obj); /* interface index / ipaddress object */
+        if (!*keep)
+            return -1;
+    } else {
+        PyErr_Format(PyExc_TypeError, "%s must be str%s or None, not %.100s",
+                     what, allow_int ? ", int" : " or an ipaddress address",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    Py_ssize_t n;
+    *text = PyUnicode_AsUTF8AndSize(*keep, &n);
+    if (!*text)
+        goto fail;
+    if ((size_t)n != strlen(*text)) {
+        PyErr_Format(PyExc_ValueError, "%s contains a NUL character", what);
+        goto fail;
+    }
+    return 0;
+fail:
+    Py_CLEAR(*keep);
+    *text = NULL;
+    return -1;
+}
+
+static int parse_port(PyObject *obj, uint16_t *out)
+{
+    if (!PyLong_Check(obj) || PyBool_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "port must be int, not %.100s", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    long v = PyLong_AsLong(obj);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < 0 || v > 65535) {
+        PyErr_Format(PyExc_ValueError, "port must be in 0..65535, not %ld", v);
+        return -1;
+    }
+    *out = (uint16_t)v; /* 0 is left to the library: mcrx.PortZero */
+    return 0;
+}
+
+int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
+                        PyObject *interface, mcrx_config *cfg)
+{
+    uint16_t p;
+    PyObject *kg = NULL, *ks = NULL, *ki = NULL;
+    const char *g, *s, *i;
+    int rc = -1;
+    if (parse_port(port, &p) || arg_text(group, "group", false, &kg, &g) ||
+        arg_text(source, "source", false, &ks, &s) ||
+        arg_text(interface, "interface", true, &ki, &i))
+        goto out;
+    if (!g) {
+        PyErr_SetString(PyExc_TypeError, "group must be str, not None");
+        goto out;
+    }
+    int st, err;
+    Py_BEGIN_ALLOW_THREADS
+    errno = 0;
+    st = mcrx_config_parse(cfg, g, p, s, i);
+    err = errno;
+    Py_END_ALLOW_THREADS
+    rc = st == MCRX_OK ? 0 : mcrxpy_raise_int(st, err);
+out:
+    Py_XDECREF(kg);
+    Py_XDECREF(ks);
+    Py_XDECREF(ki);
+    return rc;
+}
+
+int mcrxpy_parse_id(PyObject *obj, uint64_t *id)
+{
+    if (!PyLong_Check(obj) || PyBool_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "subscription id must be int, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    unsigned long long v = PyLong_AsUnsignedLongLong(obj);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "subscription id must be in 0..2**64-1");
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+int mcrxpy_parse_count(PyObject *obj, Py_ssize_t dflt, Py_ssize_t limit,
+                       const char *what, Py_ssize_t *out)
+{
+    if (obj == NULL || obj == Py_None) {
+        *out = dflt;
+        return 0;
+    }
+    if (!PyLong_Check(obj) || PyBool_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be int or None, not %.100s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    Py_ssize_t v = PyLong_AsSsize_t(obj);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must be >= 0, not %zd", what, v);
+        return -1;
+    }
+    *out = v < limit ? v : limit;
+    return 0;
+}
+
+PyObject *mcrxpy_socket_from_fd(int fd)
+{
+    PyObject *mod = PyImport_ImportModule("socket");
+    PyObject *sock = NULL;
+    if (mod) {
+        PyObject *cls = PyObject_GetAttrString(mod, "socket");
+        if (cls) {
+            PyObject *kw = Py_BuildValue("{s:i}", "fileno", fd);
+            PyObject *noargs = PyTuple_New(0);
+            if (kw && noargs)
+                sock = PyObject_Call(cls, noargs, kw);
+            Py_XDECREF(kw);
+            Py_XDECREF(noargs);
+            Py_DECREF(cls);
+        }
+        Py_DECREF(mod);
+    }
+    if (!sock)
+        close(fd); /* nobody else owns it any more */
+    return sock;
+}
+
+/* ------------------------------------------------------------------ */
+/* Packet                                                              */
+/* ------------------------------------------------------------------ */
+
+static McrxPacket *packet_alloc(const mcrx_packet *pkt)
+{
+    McrxPacket *p = PyObject_New(McrxPacket, &McrxPacket_Type);
+    if (!p)
+        return NULL;
+    p->sub_id = pkt->sub_id;
+    p->source = pkt->source;
+    p->group = pkt->group;
+    p->source_port = pkt->source_port;
+    p->dst_port = pkt->dst_port;
+    p->flags = pkt->flags;
+    p->len = (Py_ssize_t)pkt->len;
+    p->wire_len = (Py_ssize_t)pkt->wire_len;
+    p->payload = NULL;
+    return p;
+}
+
+PyObject *mcrxpy_packet_new(const mcrx_packet *pkt, PyObject *payload_obj)
+{
+    if (!payload_obj) {
+        payload_obj = PyBytes_FromStringAndSize((const char *)pkt->payload,
+                                                (Py_ssize_t)pkt->len);
+        if (!payload_obj)
+            return NULL;
+    }
+    McrxPacket *p = packet_alloc(pkt);
+    if (!p) {
+        Py_DECREF(payload_obj);
+        return NULL;
+    }
+    p->payload = payload_obj;
+    return (PyObject *)p;
+}
+
+PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0)
+        return NULL;
+    Py_ssize_t n = (Py_ssize_t)pkt->len < view.len ? (Py_ssize_t)pkt->len : view.len;
+    memcpy(view.buf, pkt->payload, (size_t)n);
+    PyBuffer_Release(&view);
+
+    PyObject *mv = PyMemoryView_FromObject(buffer);
+    if (!mv)
+        return NULL;
+    PyObject *slice = PySequence_GetSlice(mv, 0, n);
+    Py_DECREF(mv);
+    if (!slice)
+        return NULL;
+    McrxPacket *p = (McrxPacket *)mcrxpy_packet_new(pkt, slice);
+    if (p && n < (Py_ssize_t)pkt->len) {
+        p->len = n;
+        p->flags |= MCRX_PKT_TRUNCATED;
+    }
+    return (PyObject *)p;
+}
+
+static void packet_dealloc(McrxPacket *self)
+{
+    Py_XDECREF(self->payload);
+    PyObject_Free(self);
+}
+
+static PyObject *packet_source(McrxPacket *self, void *c)
+{
+    (void)c;
+    return mcrxpy_ip_str(&self->source);
+}
+
+static PyObject *packet_group(McrxPacket *self, void *c)
+{
+    (void)c;
+    return mcrxpy_ip_str(&self->group);
+}
+
+static PyObject *packet_payload(McrxPacket *self, void *c)
+{
+    (void)c;
+    return Py_NewRef(self->payload);
+}
+
+static PyObject *packet_truncated(McrxPacket *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->flags & MCRX_PKT_TRUNCATED);
+}
+
+static PyObject *packet_repr(McrxPacket *self)
+{
+    char src[MCRX_IP_STRLEN] = "?", grp[MCRX_IP_STRLEN] = "?";
+    mcrx_ip_format(&self->source, src, sizeof src);
+    mcrx_ip_format(&self->group, grp, sizeof grp);
+    return PyUnicode_FromFormat(
+        "Packet(sub_id=%llu, source='%s', source_port=%u, group='%s', "
+        "dst_port=%u, len=%zd, wire_len=%zd%s)",
+        (unsigned long long)self->sub_id, src, (unsigned)self->source_port, grp,
+        (unsigned)self->dst_port, self->len, self->wire_len,
+        (self->flags & MCRX_PKT_TRUNCATED) ? ", truncated=True" : "");
+}
+
+static PyMemberDef packet_members[] = {
+    {"sub_id", T_ULONGLONG, offsetof(McrxPacket, sub_id), READONLY,
+     "id of the subscription that received it"},
+    {"source_port", T_USHORT, offsetof(McrxPacket, source_port), READONLY,
+     "sender's UDP port"},
+    {"dst_port", T_USHORT, offsetof(McrxPacket, dst_port), READONLY,
+     "UDP destination port"},
+    {"len", T_PYSSIZET, offsetof(McrxPacket, len), READONLY,
+     "payload bytes delivered (< wire_len when truncated)"},
+    {"wire_len", T_PYSSIZET, offsetof(McrxPacket, wire_len), READONLY,
+     "the datagram's real length"},
+    {NULL}};
+
+static PyGetSetDef packet_getset[] = {
+    {"source", (getter)packet_source, NULL, "sender address (str)", NULL},
+    {"group", (getter)packet_group, NULL, "the subscription's group (str)", NULL},
+    {"payload", (getter)packet_payload, NULL,
+     "the payload: bytes (a copy), or a memoryview of the caller's buffer for "
+     "recv_into()", NULL},
+    {"truncated", (getter)packet_truncated, NULL,
+     "True when the datagram was longer than max_payload (or the buffer) and "
+     "was cut", NULL},
+    {NULL}};
+
+PyTypeObject McrxPacket_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "mcrx.Packet",
+    .tp_doc = PyDoc_STR("One received datagram (read-only). Created by the "
+                        "receive calls, never by the caller."),
+    .tp_basicsize = sizeof(McrxPacket),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)packet_dealloc,
+    .tp_repr = (reprfunc)packet_repr,
+    .tp_members = packet_members,
+    .tp_getset = packet_getset,
+};
+
+/* ------------------------------------------------------------------ */
+/* ReceiveMetadata                                                     */
+/* ------------------------------------------------------------------ */
+
+PyObject *mcrxpy_meta_new(const mcrx_metadata *meta)
+{
+    McrxMeta *m = PyObject_New(McrxMeta, &McrxMeta_Type);
+    if (m)
+        m->meta = *meta;
+    return (PyObject *)m;
+}
+
+PyObject *mcrxpy_packet_meta_pair(const mcrx_packet *pkt, const mcrx_metadata *meta)
+{
+    PyObject *p = mcrxpy_packet_new(pkt, NULL);
+    if (!p)
+        return NULL;
+    PyObject *m = mcrxpy_meta_new(meta);
+    if (!m) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    PyObject *t = PyTuple_Pack(2, p, m);
+    Py_DECREF(p);
+    Py_DECREF(m);
+    return t;
+}
+
+static void meta_dealloc(McrxMeta *self) { PyObject_Free(self); }
+
+static bool meta_has(const McrxMeta *m, uint32_t flag) { return m->meta.flags & flag; }
+
+static PyObject *meta_destination(McrxMeta *self, void *c)
+{
+    (void)c;
+    if (!meta_has(self, MCRX_META_DESTINATION))
+        Py_RETURN_NONE;
+    return mcrxpy_ip_str(&self->meta.destination);
+}
+
+static PyObject *meta_ifindex(McrxMeta *self, void *c)
+{
+    (void)c;
+    if (!meta_has(self, MCRX_META_IFINDEX))
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(self->meta.ingress_ifindex);
+}
+
+static PyObject *meta_timestamp(McrxMeta *self, void *c)
+{
+    (void)c;
+    if (!meta_has(self, MCRX_META_TIMESTAMP))
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(self->meta.timestamp_ns);
+}
+
+static PyObject *meta_drops(McrxMeta *self, void *c)
+{
+    (void)c;
+    if (!meta_has(self, MCRX_META_DROPS))
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(self->meta.kernel_drops);
+}
+
+static PyObject *meta_local(McrxMeta *self, void *c)
+{
+    (void)c;
+    PyObject *a = mcrxpy_ip_str(&self->meta.socket_local_addr);
+    return a ? Py_BuildValue("(Ni)", a, (int)self->meta.socket_local_port) : NULL;
+}
+
+static PyObject *meta_cfg_if(McrxMeta *self, void *c)
+{
+    (void)c;
+    return mcrxpy_ip_str(&self->meta.configured_interface);
+}
+
+static PyObject *meta_cfg_ifindex(McrxMeta *self, void *c)
+{
+    (void)c;
+    if (!self->meta.configured_interface_index)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(self->meta.configured_interface_index);
+}
+
+static PyObject *meta_repr(McrxMeta *self)
+{
+    PyObject *d = meta_destination(self, NULL);
+    PyObject *i = meta_ifindex(self, NULL);
+    PyObject *l = meta_local(self, NULL);
+    PyObject *r = NULL;
+    if (d && i && l)
+        r = PyUnicode_FromFormat("ReceiveMetadata(destination=%R, ingress_ifindex=%R, "
+                                 "socket_local_addr=%R)", d, i, l);
+    Py_XDECREF(d);
+    Py_XDECREF(i);
+    Py_XDECREF(l);
+    return r;
+}
+
+static PyMemberDef meta_members[] = {
+    {"flags", T_UINT, offsetof(McrxMeta, meta.flags), READONLY,
+     "MCRX_META_* bits: which fields the platform delivered"},
+    {NULL}};
+
+static PyGetSetDef meta_getset[] = {
+    {"destination", (getter)meta_destination, NULL,
+     "pktinfo destination address (the group), or None", NULL},
+    {"ingress_ifindex", (getter)meta_ifindex, NULL,
+     "pktinfo ingress interface index, or None", NULL},
+    {"timestamp_ns", (getter)meta_timestamp, NULL,
+     "kernel receive time (CLOCK_REALTIME ns), or None (timestamps off)", NULL},
+    {"kernel_drops", (getter)meta_drops, NULL,
+     "socket's cumulative kernel drop count as of this datagram, or None", NULL},
+    {"socket_local_addr", (getter)meta_local, NULL,
+     "(address, port) the socket is bound to", NULL},
+    {"configured_interface", (getter)meta_cfg_if, NULL,
+     "interface address from the config, or None", NULL},
+    {"configured_interface_index", (getter)meta_cfg_ifindex, NULL,
+     "interface index from the config, or None", NULL},
+    {NULL}};
+
+PyTypeObject McrxMeta_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "mcrx.ReceiveMetadata",
+    .tp_doc = PyDoc_STR("Receive metadata of one datagram (read-only)."),
+    .tp_basicsize = sizeof(McrxMeta),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)meta_dealloc,
+    .tp_repr = (reprfunc)meta_repr,
+    .tp_members = meta_members,
+    .tp_getset = meta_getset,
+};
+
+/* ------------------------------------------------------------------ */
+/* Module functions                                                    */
+/* ------------------------------------------------------------------ */
+
+static PyObject *mod_init_hooks(PyObject *m, PyObject *args)
+{
+    (void)m;
+    PyObject *factory, *concurrent, *closed, *state;
+    if (!PyArg_ParseTuple(args, "OOOO:_init", &factory, &concurrent, &closed, &state))
+        return NULL;
+    Py_XSETREF(g_error_factory, Py_NewRef(factory));
+    Py_XSETREF(g_concurrent_cls, Py_NewRef(concurrent));
+    Py_XSETREF(g_closed_cls, Py_NewRef(closed));
+    Py_XSETREF(g_state_enum, Py_NewRef(state));
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_strerror(PyObject *m, PyObject *arg)
+{
+    (void)m;
+    int st = PyLong_AsLong(arg);
+    if (st == -1 && PyErr_Occurred())
+        return NULL;
+    return PyUnicode_FromString(mcrx_strerror(st));
+}
+
+static PyObject *mod_status_name(PyObject *m, PyObject *arg)
+{
+    (void)m;
+    int st = PyLong_AsLong(arg);
+    if (st == -1 && PyErr_Occurred())
+        return NULL;
+    return PyUnicode_FromString(mcrx_status_name(st));
+}
+
+static PyObject *mod_is_os_error(PyObject *m, PyObject *arg)
+{
+    (void)m;
+    int st = PyLong_AsLong(arg);
+    if (st == -1 && PyErr_Occurred())
+        return NULL;
+    return PyBool_FromLong(mcrx_status_is_os_error(st));
+}
+
+static PyObject *mod_backends(PyObject *m, PyObject *noargs)
+{
+    (void)m;
+    (void)noargs;
+    PyObject *list = PyList_New(0);
+    for (int k = MCRX_BACKEND_RECVMMSG; list && k <= MCRX_BACKEND_IOCP; k++) {
+        if (!mcrx_backend_compiled((mcrx_backend_kind)k))
+            continue;
+        PyObject *name = PyUnicode_FromString(mcrx_backend_name((mcrx_backend_kind)k));
+        if (!name || PyList_Append(list, name) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(name);
+    }
+    return list;
+}
+
+static PyMethodDef mod_methods[] = {
+    {"_init", mod_init_hooks, METH_VARARGS,
+     "_init(error_factory, ConcurrentUseError, ClosedError, SubscriptionState)"},
+    {"strerror", mod_strerror, METH_O, "strerror(status) -> the library's message"},
+    {"status_name", mod_status_name, METH_O, "status_name(status) -> 'MCRX_E_...'"},
+    {"is_os_error", mod_is_os_error, METH_O,
+     "is_os_error(status) -> True when the status carries an OS errno"},
+    {"backends", mod_backends, METH_NOARGS,
+     "backends() -> names of the backends compiled into this build"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef mod_def = {
+    PyModuleDef_HEAD_INIT, "_mcrx",
+    "The C extension behind the mcrx package (use `import mcrx`).", -1, mod_methods,
+    NULL, NULL, NULL, NULL};
+
+static int add_type(PyObject *m, PyTypeObject *t, const char *name)
+{
+    if (PyType_Ready(t) < 0)
+        return -1;
+    return PyModule_AddObjectRef(m, name, (PyObject *)t);
+}
+
+static int add_constants(PyObject *m)
+{
+    static const struct { const char *name; long v; } k[] = {
+        {"PKT_TRUNCATED", MCRX_PKT_TRUNCATED},
+        {"META_DESTINATION", MCRX_META_DESTINATION},
+        {"META_IFINDEX", MCRX_META_IFINDEX},
+        {"META_TIMESTAMP", MCRX_META_TIMESTAMP},
+        {"META_DROPS", MCRX_META_DROPS},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (PyModule_AddIntConstant(m, k[i].name, k[i].v) < 0)
+            return -1;
+    return PyModule_AddStringConstant(m, "LIB_VERSION",
+                                      Py_STRINGIFY(MCRX_VERSION_MAJOR) "."
+                                      Py_STRINGIFY(MCRX_VERSION_MINOR) "."
+                                      Py_STRINGIFY(MCRX_VERSION_PATCH));
+}
+
+PyMODINIT_FUNC PyInit__mcrx(void)
+{
+    PyObject *m = PyModule_Create(&mod_def);
+    if (!m)
+        return NULL;
+    Config_Type = PyStructSequence_NewType(&config_desc);
+    Stats_Type = PyStructSequence_NewType(&stats_desc);
+    if (!Config_Type || !Stats_Type ||
+        add_type(m, &McrxPacket_Type, "Packet") < 0 ||
+        add_type(m, &McrxMeta_Type, "ReceiveMetadata") < 0 ||
+        add_type(m, &McrxContext_Type, "Context") < 0 ||
+        add_type(m, &McrxSub_Type, "Subscription") < 0 ||
+        PyModule_AddObjectRef(m, "Config", (PyObject *)Config_Type) < 0 ||
+        PyModule_AddObjectRef(m, "Stats", (PyObject *)Stats_Type) < 0 ||
+        add_constants(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
