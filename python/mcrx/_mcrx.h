@@ -115,11 +115,13 @@ PyObject *mcrxpy_config_tuple(const mcrx_config *cfg);
 PyObject *mcrxpy_stats_tuple(const mcrx_sub_stats *st);
 PyObject *mcrxpy_state_value(mcrx_sub_state state);
 
-/* Parse (group, port, source=None, interface=None) into cfg with
- * mcrx_config_parse (GIL released: interface names are looked up).
- * -1 with an exception set on failure. */
+/* Parse (group, port, source=None, interface=None, interface_index=None)
+ * into cfg with mcrx_config_parse (GIL released: interface names are looked
+ * up). interface_index, when not None, is set afterwards (IPv6: it wins
+ * over the interface address); the library validates it on add. -1 with an
+ * exception set on failure. */
 int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
-                        PyObject *interface, mcrx_config *cfg);
+                        PyObject *interface, PyObject *ifindex, mcrx_config *cfg);
 /* A subscription id argument: int in 1..2**64-1 (0 is never an id, but is
  * accepted and answered with NotFound by the library). */
 int mcrxpy_parse_id(PyObject *obj, uint64_t *id);

@@ -168,17 +168,18 @@ static PyObject *ctx_exit_cm(McrxContext *self, PyObject *args)
 
 static PyObject *ctx_add(McrxContext *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"group", "port", "source", "interface", NULL};
-    PyObject *group, *port, *source = Py_None, *iface = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OO:add", kwlist, &group, &port,
-                                     &source, &iface))
+    static char *kwlist[] = {"group", "port", "source", "interface", "interface_index",
+                             NULL};
+    PyObject *group, *port, *source = Py_None, *iface = Py_None, *ifindex = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OO$O:add", kwlist, &group, &port,
+                                     &source, &iface, &ifindex))
         return NULL;
     mcrx_config cfg;
     if (ctx_enter(self))
         return NULL;
     uint64_t id = 0;
     int st = MCRX_OK, err = 0;
-    int bad = mcrxpy_parse_config(group, port, source, iface, &cfg);
+    int bad = mcrxpy_parse_config(group, port, source, iface, ifindex, &cfg);
     if (!bad)
         MCRXPY_NOGIL(st, err, mcrx_ctx_add(self->ctx, &cfg, &id));
     ctx_leave(self);
@@ -205,10 +206,11 @@ static int socket_arg(PyObject *obj, int *fd, bool *detach)
 
 static PyObject *ctx_add_with_socket(McrxContext *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"sock", "group", "port", "source", "interface", NULL};
-    PyObject *sock, *group, *port, *source = Py_None, *iface = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|OO:add_with_socket", kwlist, &sock,
-                                     &group, &port, &source, &iface))
+    static char *kwlist[] = {"sock", "group", "port", "source", "interface",
+                             "interface_index", NULL};
+    PyObject *sock, *group, *port, *source = Py_None, *iface = Py_None, *ifindex = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|OO$O:add_with_socket", kwlist, &sock,
+                                     &group, &port, &source, &iface, &ifindex))
         return NULL;
     int fd;
     bool detach;
@@ -217,7 +219,7 @@ static PyObject *ctx_add_with_socket(McrxContext *self, PyObject *args, PyObject
         return NULL;
     uint64_t id = 0;
     int st = MCRX_OK, err = 0;
-    int bad = mcrxpy_parse_config(group, port, source, iface, &cfg);
+    int bad = mcrxpy_parse_config(group, port, source, iface, ifindex, &cfg);
     if (!bad)
         MCRXPY_NOGIL(st, err, mcrx_ctx_add_with_socket(self->ctx, &cfg, fd, &id));
     ctx_leave(self);
@@ -557,10 +559,12 @@ static PyGetSetDef ctx_getset[] = {
 #define KW (METH_VARARGS | METH_KEYWORDS)
 static PyMethodDef ctx_methods[] = {
     {"add", (PyCFunction)(void (*)(void))ctx_add, KW,
-     "add(group, port, source=None, interface=None) -> id\n\nValidate, open a UDP "
-     "socket bound to port and add it (state BOUND)."},
+     "add(group, port, source=None, interface=None, *, interface_index=None) -> id\n\n"
+     "Validate, open a UDP socket bound to port and add it (state BOUND). interface: "
+     "address, name or index (str or int); interface_index (IPv6) wins over it."},
     {"add_with_socket", (PyCFunction)(void (*)(void))ctx_add_with_socket, KW,
-     "add_with_socket(sock, group, port, source=None, interface=None) -> id\n\nLike add() "
+     "add_with_socket(sock, group, port, source=None, interface=None, *, "
+     "interface_index=None) -> id\n\nLike add() "
      "with your bound UDP socket (socket.socket or fd). On success the context owns it "
      "(a socket.socket is detached); on failure you still do."},
     {"join", (PyCFunction)ctx_join, METH_O, "join(id): join the group (BOUND -> JOINED)"},

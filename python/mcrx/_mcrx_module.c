@@ -220,8 +220,28 @@ static int parse_port(PyObject *obj, uint16_t *out)
     return 0;
 }
 
+static int parse_ifindex(PyObject *obj, mcrx_config *cfg)
+{
+    if (!obj || obj == Py_None)
+        return 0;
+    if (!PyLong_Check(obj) || PyBool_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "interface_index must be int or None, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    unsigned long v = PyLong_AsUnsignedLong(obj);
+    if ((v == (unsigned long)-1 && PyErr_Occurred()) || v > UINT32_MAX) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "interface_index must be in 0..2**32-1");
+        return -1;
+    }
+    cfg->interface_index = (uint32_t)v; /* 0 is left to the library */
+    cfg->has_interface_index = true;
+    return 0;
+}
+
 int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
-                        PyObject *interface, mcrx_config *cfg)
+                        PyObject *interface, PyObject *ifindex, mcrx_config *cfg)
 {
     uint16_t p;
     PyObject *kg = NULL, *ks = NULL, *ki = NULL;
@@ -241,7 +261,7 @@ int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
     st = mcrx_config_parse(cfg, g, p, s, i);
     err = errno;
     Py_END_ALLOW_THREADS
-    rc = st == MCRX_OK ? 0 : mcrxpy_raise_int(st, err);
+    rc = st == MCRX_OK ? parse_ifindex(ifindex, cfg) : mcrxpy_raise_int(st, err);
 out:
     Py_XDECREF(kg);
     Py_XDECREF(ks);
