@@ -109,6 +109,9 @@ PyObject *mcrxpy_packet_meta_pair(const mcrx_packet *pkt,
  * payload is a memoryview of the first len bytes of buffer; a datagram
  * longer than the buffer is cut and flagged truncated. */
 PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer);
+/* 0 when buffer is a writable buffer, else -1 with TypeError/BufferError:
+ * checked before receiving, so no datagram is taken and then lost. */
+int mcrxpy_check_writable(PyObject *buffer);
 
 PyObject *mcrxpy_ip_str(const mcrx_ip *ip); /* str, or None for no family */
 PyObject *mcrxpy_config_tuple(const mcrx_config *cfg);

@@ -447,11 +447,8 @@ static PyObject *ctx_try_recv_any_meta(McrxContext *self, PyObject *noargs)
 
 static PyObject *ctx_recv_into(McrxContext *self, PyObject *buffer)
 {
-    if (PyObject_CheckBuffer(buffer) == 0) {
-        PyErr_Format(PyExc_TypeError, "recv_into needs a writable buffer, not %.100s",
-                     Py_TYPE(buffer)->tp_name);
+    if (mcrxpy_check_writable(buffer) < 0)
         return NULL;
-    }
     return ctx_recv_one(self, false, buffer);
 }
 

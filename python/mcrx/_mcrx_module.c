@@ -369,6 +369,15 @@ PyObject *mcrxpy_packet_new(const mcrx_packet *pkt, PyObject *payload_obj)
     return (PyObject *)p;
 }
 
+int mcrxpy_check_writable(PyObject *buffer)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0)
+        return -1;
+    PyBuffer_Release(&view);
+    return 0;
+}
+
 PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer)
 {
     Py_buffer view;

@@ -261,11 +261,8 @@ static PyObject *sub_try_recv_meta(McrxSub *self, PyObject *noargs)
 
 static PyObject *sub_recv_into(McrxSub *self, PyObject *buffer)
 {
-    if (!PyObject_CheckBuffer(buffer)) {
-        PyErr_Format(PyExc_TypeError, "recv_into needs a writable buffer, not %.100s",
-                     Py_TYPE(buffer)->tp_name);
+    if (mcrxpy_check_writable(buffer) < 0)
         return NULL;
-    }
     return sub_try_recv_impl(self, false, buffer);
 }
 
