@@ -5,9 +5,9 @@
 #   3. the default build under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Every test program runs inside a private network namespace
 # (scripts/mcrx-netns); nothing joins or sends on the machine's own network.
-# Ends with the line "N passed, N failed, N skipped" (Criterion cases, and
-# whole programs for tests that are not Criterion suites); every skip is
-# listed with its reason and never counted as passed.
+# Ends with the line "N passed, N failed, N skipped" (Criterion cases,
+# pytest cases of the Python bindings, and whole programs for tests that are
+# neither); every skip is listed with its reason and never counted as passed.
 set -u
 cd "$(dirname "$0")/.."
 PASS=0
@@ -40,7 +40,20 @@ for line in open(sys.argv[1]):
     for name, why in skips:
         print(f"    skipped {name}: {why}", file=sys.stderr)
     m = re.search(r"Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", out)
-    if m:
+    # pytest (python/tests): "1 failed, 106 passed, 2 skipped in 10.92s";
+    # -rs lists each skip as "SKIPPED [1] file:line: reason".
+    py = re.findall(r"^=*\s*((?:\d+ \w+, )*\d+ \w+) in [\d.]+s", out, re.M)
+    if py and not m:
+        for why in re.findall(r"^SKIPPED \[\d+\] (.*)", out, re.M):
+            print(f"    skipped {t['name']}: {why}", file=sys.stderr)
+        n = {k: int(v) for v, k in re.findall(r"(\d+) (\w+)", py[-1])}
+        failed = n.get("failed", 0) + n.get("error", 0) + n.get("errors", 0)
+        ok += n.get("passed", 0)
+        bad += failed
+        skipped += n.get("skipped", 0)
+        if not passed and failed == 0:
+            bad += 1  # the run failed outside its cases (collection, timeout)
+    elif m:
         ok += int(m.group(2))
         bad += int(m.group(3)) + int(m.group(4))
         skipped += len(skips)
@@ -57,7 +70,7 @@ print(ok, bad, skipped)
 PY
 )
     set -- $counts
-    echo "=== $name: $1 passed, $2 failed, $3 skipped (Criterion cases, plus whole programs that have none)"
+    echo "=== $name: $1 passed, $2 failed, $3 skipped (Criterion and pytest cases, plus whole programs that have neither)"
     PASS=$((PASS + $1))
     FAIL=$((FAIL + $2))
     SKIP=$((SKIP + $3))
