@@ -71,13 +71,12 @@ extern PyTypeObject McrxPacket_Type;
 extern PyTypeObject McrxMeta_Type;
 
 /* Run one library call with the GIL released; st gets its result, err the
- * OS error it left (errno is read before the GIL is taken back). */
+ * OS error it left (read on this thread before the GIL is taken back). */
 #define MCRXPY_NOGIL(st, err, call) \
     do {                            \
         Py_BEGIN_ALLOW_THREADS      \
-        errno = 0;                  \
         (st) = (call);              \
-        (err) = errno;              \
+        (err) = (st) < 0 ? mcrx_last_os_error() : 0; \
         Py_END_ALLOW_THREADS        \
     } while (0)
 

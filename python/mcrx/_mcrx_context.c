@@ -399,7 +399,7 @@ static PyObject *ctx_wait(McrxContext *self, PyObject *args, PyObject *kw)
         ctx_leave(self);
         if (st >= 0)
             return PyBool_FromLong(st > 0);
-        if (err != EINTR)
+        if (st != MCRX_E_INTERRUPTED && err != EINTR)
             return mcrxpy_raise(st, err);
         /* PEP 475: run signal handlers, then wait for what is left. */
         if (PyErr_CheckSignals() < 0)

@@ -256,11 +256,7 @@ int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
         goto out;
     }
     int st, err;
-    Py_BEGIN_ALLOW_THREADS
-    errno = 0;
-    st = mcrx_config_parse(cfg, g, p, s, i);
-    err = errno;
-    Py_END_ALLOW_THREADS
+    MCRXPY_NOGIL(st, err, mcrx_config_parse(cfg, g, p, s, i));
     rc = st == MCRX_OK ? parse_ifindex(ifindex, cfg) : mcrxpy_raise_int(st, err);
 out:
     Py_XDECREF(kg);

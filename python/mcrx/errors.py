@@ -30,6 +30,7 @@ from . import _mcrx
 __all__ = [
     "Error", "InvalidArgument", "InvalidConfig", "BadOption", "NotFound",
     "NotJoined", "AlreadyJoined", "OwnedByContext", "InvalidSocket", "OsError",
+    "FamilyMismatch", "Interrupted",
     "ConcurrentUseError", "ClosedError", "error_for_status",
 ]
 
@@ -49,6 +50,17 @@ class InvalidArgument(Error, ValueError):
 
 class InvalidConfig(Error, ValueError):
     """A subscription configuration broke a validation rule."""
+
+
+class FamilyMismatch(InvalidConfig):
+    """The SSM source or the interface is of another family than the group
+    (SourceFamilyMismatch, InterfaceFamilyMismatch)."""
+
+
+class Interrupted(Error, InterruptedError):
+    """MCRX_E_INTERRUPTED: a signal interrupted a wait. Context.wait() itself
+    retries after running the signal handlers (PEP 475), so this is seen
+    only when a handler does not raise and the library reports it elsewhere."""
 
 
 class BadOption(Error, ValueError):
@@ -97,7 +109,7 @@ _STATUSES = {
     -4: ("SourceMulticast", InvalidConfig),
     -5: ("SourceUnspecified", InvalidConfig),
     -6: ("SourceBroadcast", InvalidConfig),
-    -7: ("FamilyMismatch", InvalidConfig),
+    -7: ("SourceFamilyMismatch", FamilyMismatch),
     -8: ("SsmGroupV4Range", InvalidConfig),
     -9: ("AsmOnSsmGroup", InvalidConfig),
     -10: ("SsmGroupV6Range", InvalidConfig),
@@ -108,10 +120,12 @@ _STATUSES = {
     -15: ("UnknownInterface", InvalidConfig),
     -16: ("BadOption", None),
     -17: ("FamilyUnspec", InvalidConfig),
+    -18: ("InterfaceFamilyMismatch", FamilyMismatch),
     -20: ("NotFound", None),
     -21: ("NotJoined", None),
     -22: ("AlreadyJoined", None),
     -23: ("OwnedByContext", None),
+    -24: ("Interrupted", None),
     -30: ("SocketCreateError", OsError),
     -31: ("SocketOptionError", OsError),
     -32: ("SocketBindError", OsError),
@@ -120,13 +134,10 @@ _STATUSES = {
     -35: ("SocketPort", InvalidSocket),
     -36: ("JoinError", OsError),
     -37: ("LeaveError", OsError),
-    -38: ("SsmUnsupported", OsError),
-    -39: ("V6SsmNeedsInterface", OsError),
     -40: ("RecvError", OsError),
     -41: ("WaitError", OsError),
     -42: ("NoMemory", OsError),
     -43: ("BackendUnavailable", OsError),
-    -44: ("MetadataUnavailable", OsError),
 }
 
 _BY_STATUS: dict[int, type[Error]] = {}
