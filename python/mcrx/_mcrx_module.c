@@ -416,12 +416,6 @@ static PyObject *packet_group(McrxPacket *self, void *c)
     return mcrxpy_ip_str(&self->group);
 }
 
-static PyObject *packet_payload(McrxPacket *self, void *c)
-{
-    (void)c;
-    return Py_NewRef(self->payload);
-}
-
 static PyObject *packet_truncated(McrxPacket *self, void *c)
 {
     (void)c;
@@ -452,14 +446,15 @@ static PyMemberDef packet_members[] = {
      "payload bytes delivered (< wire_len when truncated)"},
     {"wire_len", T_PYSSIZET, offsetof(McrxPacket, wire_len), READONLY,
      "the datagram's real length"},
+    /* A member, not a getter: the cheapest attribute access per packet. */
+    {"payload", T_OBJECT_EX, offsetof(McrxPacket, payload), READONLY,
+     "the payload: bytes (a copy), or a memoryview of the caller's buffer for "
+     "recv_into()"},
     {NULL}};
 
 static PyGetSetDef packet_getset[] = {
     {"source", (getter)packet_source, NULL, "sender address (str)", NULL},
     {"group", (getter)packet_group, NULL, "the subscription's group (str)", NULL},
-    {"payload", (getter)packet_payload, NULL,
-     "the payload: bytes (a copy), or a memoryview of the caller's buffer for "
-     "recv_into()", NULL},
     {"truncated", (getter)packet_truncated, NULL,
      "True when the datagram was longer than max_payload (or the buffer) and "
      "was cut", NULL},
