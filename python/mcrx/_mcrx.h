@@ -112,6 +112,12 @@ PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer);
  * checked before receiving, so no datagram is taken and then lost. */
 int mcrxpy_check_writable(PyObject *buffer);
 
+/* The Python result of a one-packet receive that returned n (err: its OS
+ * error): raise, None, a Packet (copied, or into buffer when given) or a
+ * (Packet, ReceiveMetadata) pair when md is given. */
+PyObject *mcrxpy_recv_result(int n, int err, const mcrx_packet *pkt,
+                             const mcrx_metadata *md, PyObject *buffer);
+
 PyObject *mcrxpy_ip_str(const mcrx_ip *ip); /* str, or None for no family */
 PyObject *mcrxpy_config_tuple(const mcrx_config *cfg);
 PyObject *mcrxpy_stats_tuple(const mcrx_sub_stats *st);
@@ -124,6 +130,9 @@ PyObject *mcrxpy_state_value(mcrx_sub_state state);
  * exception set on failure. */
 int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
                         PyObject *interface, PyObject *ifindex, mcrx_config *cfg);
+/* An optional uint32 argument: 0 when None (*out untouched), 1 when set,
+ * -1 with TypeError / ValueError. */
+int mcrxpy_parse_u32(PyObject *obj, const char *what, uint32_t *out);
 /* A subscription id argument: int in 1..2**64-1 (0 is never an id, but is
  * accepted and answered with NotFound by the library). */
 int mcrxpy_parse_id(PyObject *obj, uint64_t *id);

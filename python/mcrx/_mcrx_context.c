@@ -34,21 +34,7 @@ static void ctx_leave(McrxContext *self) { mcrxpy_busy_exit(&self->busy); }
  * library checks the real range and answers mcrx.BadOption). */
 static int opt_u32(PyObject *obj, const char *name, uint32_t *out)
 {
-    if (!obj || obj == Py_None)
-        return 0;
-    if (!PyLong_Check(obj) || PyBool_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "%s must be int or None, not %.100s", name,
-                     Py_TYPE(obj)->tp_name);
-        return -1;
-    }
-    unsigned long long v = PyLong_AsUnsignedLongLong(obj);
-    if ((v == (unsigned long long)-1 && PyErr_Occurred()) || v > UINT32_MAX) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "%s out of range", name);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
+    return mcrxpy_parse_u32(obj, name, out) < 0 ? -1 : 0;
 }
 
 static int opt_backend(PyObject *obj, mcrx_backend_kind *out)
@@ -419,16 +405,7 @@ static PyObject *ctx_recv_one(McrxContext *self, bool meta, PyObject *buffer)
     int n, err;
     MCRXPY_NOGIL(n, err, meta ? mcrx_ctx_try_recv_any_meta(self->ctx, self->pkts, self->metas)
                               : mcrx_ctx_try_recv_any(self->ctx, self->pkts));
-    PyObject *r;
-    if (n < 0)
-        r = mcrxpy_raise(n, err);
-    else if (n == 0)
-        r = Py_NewRef(Py_None);
-    else if (buffer)
-        r = mcrxpy_packet_into(self->pkts, buffer);
-    else
-        r = meta ? mcrxpy_packet_meta_pair(self->pkts, self->metas)
-                 : mcrxpy_packet_new(self->pkts, NULL);
+    PyObject *r = mcrxpy_recv_result(n, err, self->pkts, meta ? self->metas : NULL, buffer);
     ctx_leave(self);
     return r;
 }

@@ -220,24 +220,32 @@ static int parse_port(PyObject *obj, uint16_t *out)
     return 0;
 }
 
-static int parse_ifindex(PyObject *obj, mcrx_config *cfg)
+int mcrxpy_parse_u32(PyObject *obj, const char *what, uint32_t *out)
 {
     if (!obj || obj == Py_None)
         return 0;
     if (!PyLong_Check(obj) || PyBool_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "interface_index must be int or None, not %.100s",
+        PyErr_Format(PyExc_TypeError, "%s must be int or None, not %.100s", what,
                      Py_TYPE(obj)->tp_name);
         return -1;
     }
-    unsigned long v = PyLong_AsUnsignedLong(obj);
-    if ((v == (unsigned long)-1 && PyErr_Occurred()) || v > UINT32_MAX) {
+    unsigned long long v = PyLong_AsUnsignedLongLong(obj);
+    if ((v == (unsigned long long)-1 && PyErr_Occurred()) || v > UINT32_MAX) {
         PyErr_Clear();
-        PyErr_SetString(PyExc_ValueError, "interface_index must be in 0..2**32-1");
+        PyErr_Format(PyExc_ValueError, "%s must be in 0..2**32-1", what);
         return -1;
     }
-    cfg->interface_index = (uint32_t)v; /* 0 is left to the library */
-    cfg->has_interface_index = true;
-    return 0;
+    *out = (uint32_t)v;
+    return 1;
+}
+
+/* interface_index: set after parsing; 0 is left to the library to refuse. */
+static int parse_ifindex(PyObject *obj, mcrx_config *cfg)
+{
+    int set = mcrxpy_parse_u32(obj, "interface_index", &cfg->interface_index);
+    if (set > 0)
+        cfg->has_interface_index = true;
+    return set < 0 ? -1 : 0;
 }
 
 int mcrxpy_parse_config(PyObject *group, PyObject *port, PyObject *source,
@@ -396,6 +404,18 @@ PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer)
         p->flags |= MCRX_PKT_TRUNCATED;
     }
     return (PyObject *)p;
+}
+
+PyObject *mcrxpy_recv_result(int n, int err, const mcrx_packet *pkt,
+                             const mcrx_metadata *md, PyObject *buffer)
+{
+    if (n < 0)
+        return mcrxpy_raise(n, err);
+    if (n == 0)
+        Py_RETURN_NONE;
+    if (buffer)
+        return mcrxpy_packet_into(pkt, buffer);
+    return md ? mcrxpy_packet_meta_pair(pkt, md) : mcrxpy_packet_new(pkt, NULL);
 }
 
 static void packet_dealloc(McrxPacket *self)

@@ -227,13 +227,7 @@ static PyObject *sub_recv_one(mcrx_sub *sub, bool meta, PyObject *buffer, int *g
     MCRXPY_NOGIL(n, err, meta ? mcrx_sub_try_recv_meta(sub, &pkt, &md)
                               : mcrx_sub_try_recv(sub, &pkt));
     *got = n;
-    if (n < 0)
-        return mcrxpy_raise(n, err);
-    if (n == 0)
-        Py_RETURN_NONE;
-    if (buffer)
-        return mcrxpy_packet_into(&pkt, buffer);
-    return meta ? mcrxpy_packet_meta_pair(&pkt, &md) : mcrxpy_packet_new(&pkt, NULL);
+    return mcrxpy_recv_result(n, err, &pkt, meta ? &md : NULL, buffer);
 }
 
 static PyObject *sub_try_recv_impl(McrxSub *self, bool meta, PyObject *buffer)

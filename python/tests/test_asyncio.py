@@ -19,6 +19,13 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
+async def until(cond, limit=LIMIT):
+    """Let the loop run until cond() holds (at most limit seconds)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while not cond() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+
+
 def burst(sender, tx, group, p, n):
     s = sender(tx)
     for i in range(n):
@@ -158,18 +165,12 @@ def test_add_reader_batches_and_metadata(ctx, port, sender):
         batches, pairs = [], []
         h1 = aio.add_reader(loop, ctx, batches.append, batch=True)
         burst(sender, tx, group, p, 50)
-        for _ in range(100):
-            if sum(map(len, batches)) >= 50:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: sum(map(len, batches)) >= 50)
         h1.cancel()
         h2 = aio.add_reader(loop, ctx, lambda pkt, md: pairs.append((pkt, md)),
                             with_metadata=True)
         burst(sender, tx, group, p, 3)
-        for _ in range(100):
-            if len(pairs) >= 3:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(pairs) >= 3)
         h2.cancel()
         return batches, pairs
     batches, pairs = run(main())
@@ -191,10 +192,7 @@ def test_add_reader_cancel_and_idle(ctx, port, sender):
         loop.remove_reader(ctx.fileno())
         loop.add_reader(ctx.fileno(), handle._on_ready)
         burst(sender, tx, group, p, 5)
-        for _ in range(100):
-            if len(got) >= 5:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(got) >= 5)
         before = len(calls)
         await asyncio.sleep(0.3)  # idle: the reader must not run
         idle_calls = len(calls) - before
@@ -224,10 +222,7 @@ def test_add_reader_callback_errors_do_not_stop_it(ctx, port, sender):
             raise KeyError("callback bug")
         handle = aio.add_reader(loop, ctx, cb)
         burst(sender, tx, group, p, 3)
-        for _ in range(100):
-            if len(got) >= 3:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(got) >= 3)
         handle.cancel()
         return errors, got
     errors, got = run(main())
