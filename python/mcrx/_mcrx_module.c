@@ -647,28 +647,22 @@ static PyObject *mod_init_hooks(PyObject *m, PyObject *args)
 static PyObject *mod_strerror(PyObject *m, PyObject *arg)
 {
     (void)m;
-    int st = PyLong_AsLong(arg);
-    if (st == -1 && PyErr_Occurred())
-        return NULL;
-    return PyUnicode_FromString(mcrx_strerror(st));
+    int st;
+    return PyArg_Parse(arg, "i", &st) ? PyUnicode_FromString(mcrx_strerror(st)) : NULL;
 }
 
 static PyObject *mod_status_name(PyObject *m, PyObject *arg)
 {
     (void)m;
-    int st = PyLong_AsLong(arg);
-    if (st == -1 && PyErr_Occurred())
-        return NULL;
-    return PyUnicode_FromString(mcrx_status_name(st));
+    int st;
+    return PyArg_Parse(arg, "i", &st) ? PyUnicode_FromString(mcrx_status_name(st)) : NULL;
 }
 
 static PyObject *mod_is_os_error(PyObject *m, PyObject *arg)
 {
     (void)m;
-    int st = PyLong_AsLong(arg);
-    if (st == -1 && PyErr_Occurred())
-        return NULL;
-    return PyBool_FromLong(mcrx_status_is_os_error(st));
+    int st;
+    return PyArg_Parse(arg, "i", &st) ? PyBool_FromLong(mcrx_status_is_os_error(st)) : NULL;
 }
 
 static PyObject *mod_backends(PyObject *m, PyObject *noargs)
