@@ -18,10 +18,17 @@ Receivers (--modes):
                                bytearray, non-blocking, no pktinfo, no checks
   asyncio                      loop.create_datagram_endpoint(DatagramProtocol)
                                on the same kind of socket (datagram_received)
+  c-recvmmsg, c-iouring        the C library itself: mcrx_bench drain --backend
+                               B --no-timestamps (same workload, its own process,
+                               pinned to the same core): what the Python layer
+                               adds on top
 
 Rounds interleave the receivers (the order rotates each round). Ratios are
-per round (receivers of the same round), reported as median and min-max.
-The machine is shared: other work shows up as spread and in invol_cs.
+per round (receivers of the same round), reported as median and min-max,
+from wall-clock rates (Mpps) and from CPU time (cpu Mpps = 1000 /
+cpu_ns_per_pkt: the receiver's own CPU time, getrusage, which preemption by
+other load on a shared machine does not inflate). Other work shows up as
+spread and in invol_cs.
 """
 
 from __future__ import annotations
@@ -171,7 +178,38 @@ def drain_asyncio(port: int, n: int, length: int):
     return asyncio.run(run())
 
 
+class CRun:
+    """Timer-like record of a mcrx_bench run."""
+
+    def __init__(self, fields):
+        self.secs = float(fields["secs"])
+        self.cpu = float(fields["cpu_ns_per_pkt"]) * int(fields["pkts"]) / 1e9
+        self.invol = int(fields["invol_cs"])
+
+
+BENCH_EXE = None
+
+
+def drain_c(backend: str, port: int, n: int, length: int):
+    import subprocess
+    out = subprocess.run([BENCH_EXE, "drain", "--backend", backend, "--no-timestamps",
+                          "--count", str(n), "--len", str(length),
+                          "--cpu-rx", str(CPU if CPU >= 0 else 0)],
+                         capture_output=True, text=True, timeout=300)
+    line = [x for x in out.stdout.splitlines() if x.startswith("mode=drain")]
+    if out.returncode != 0 or not line:
+        raise SystemExit(f"mcrx_bench failed ({out.returncode}): {out.stdout}{out.stderr}")
+    fields = dict(kv.split("=", 1) for kv in line[0].split() if "=" in kv)
+    got = int(fields["pkts"])
+    return got, got * length, CRun(fields), int(fields["drops"]), "mcrx_bench"
+
+
+CPU = 0
+
+
 def measure(mode: str, port: int, n: int, length: int):
+    if mode.startswith("c-"):
+        return drain_c(mode[2:], port, n, length)
     if mode.startswith("mcrx-"):
         return drain_mcrx(mode[5:], port, n, length)
     if mode == "plain":
@@ -190,25 +228,34 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=200_000, help="datagrams per run")
     ap.add_argument("--len", type=int, default=64, dest="length", help="payload bytes")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--modes", default="mcrx-recvmmsg,mcrx-iouring,plain,asyncio")
+    ap.add_argument("--modes",
+                    default="mcrx-recvmmsg,mcrx-iouring,plain,asyncio,c-recvmmsg,c-iouring")
     ap.add_argument("--cpu", type=int, default=0, help="core to pin to (-1: none)")
     ap.add_argument("--build-dir", help="import mcrx from BUILD_DIR/python")
     a = ap.parse_args()
     if os.environ.get("MCRX_NETNS_READY") != "1":
         print("py_drain: run me inside scripts/mcrx-netns", file=sys.stderr)
         return 2
+    global BENCH_EXE, CPU
+    CPU = a.cpu
     if a.build_dir:
         sys.path.insert(0, os.path.join(a.build_dir, "python"))
+        exe = os.path.join(a.build_dir, "bench", "mcrx_bench")
+        BENCH_EXE = exe if os.access(exe, os.X_OK) else None
     import mcrx
     modes = a.modes.split(",")
     compiled = {b.replace("io_uring", "iouring") for b in mcrx.backends()}
-    modes = [m for m in modes if not m.startswith("mcrx-") or m[5:] in compiled]
+    modes = [m for m in modes if not m.startswith(("mcrx-", "c-")) or
+             m.split("-", 1)[1] in compiled]
+    if not BENCH_EXE:
+        modes = [m for m in modes if not m.startswith("c-")]
     if a.cpu >= 0:
         os.sched_setaffinity(0, {a.cpu})
     print(f"# py_drain: count={a.count} len={a.length} rounds={a.rounds} cpu={a.cpu} "
           f"python={sys.executable} {sys.version.split()[0]} mcrx={mcrx.__file__}")
     print(f"# command: {' '.join(sys.argv)}")
     mpps = {m: [] for m in modes}
+    cpu_mpps = {m: [] for m in modes}
     port = BASE_PORT
     for r in range(a.rounds):
         order = modes[r % len(modes):] + modes[:r % len(modes)]
@@ -217,23 +264,27 @@ def main() -> int:
             got, total, t, drops, name = measure(m, port, a.count, a.length)
             rate = got / t.secs / 1e6
             mpps[m].append(rate)
+            cpu_mpps[m].append(got / t.cpu / 1e6 if t.cpu > 0 else 0.0)
             print(f"round={r + 1} mode={m} impl={name} pkts={got} drops={drops} "
                   f"bytes={total} secs={t.secs:.3f} mpps={rate:.3f} "
                   f"cpu_ns_per_pkt={t.cpu / max(got, 1) * 1e9:.0f} invol_cs={t.invol}",
                   flush=True)
             if got != a.count:
                 print(f"#   warning: {a.count - got} datagrams missing", flush=True)
-    print("\n# Mpps, median (min-max) over rounds")
+    print("\n# median (min-max) over rounds")
+    print(f"{'receiver':14s} {'Mpps (wall)':22s} cpu Mpps")
     for m in modes:
-        print(f"{m:14s} {spread(mpps[m])}")
-    print("\n# ratios per round, median (min-max)")
+        print(f"{m:14s} {spread(mpps[m]):22s} {spread(cpu_mpps[m])}")
+    print("\n# ratios per round, median (min-max): wall | cpu")
     for m in modes:
         if not m.startswith("mcrx-"):
             continue
-        for ref in ("plain", "asyncio"):
+        refs = ["plain", "asyncio", "c-" + m[5:]]
+        for ref in refs:
             if ref in mpps:
-                ratios = [x / y for x, y in zip(mpps[m], mpps[ref])]
-                print(f"{m} / {ref}: {spread(ratios)} x")
+                wall = [x / y for x, y in zip(mpps[m], mpps[ref])]
+                cpu = [x / y for x, y in zip(cpu_mpps[m], cpu_mpps[ref])]
+                print(f"{m} / {ref}: {spread(wall)} x | {spread(cpu)} x")
     return 0
 
 
