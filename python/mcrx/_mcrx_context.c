@@ -26,6 +26,22 @@ static int ctx_enter(McrxContext *self)
 
 static void ctx_leave(McrxContext *self) { mcrxpy_busy_exit(&self->busy); }
 
+/* For calls that read the subscription registry without releasing the GIL
+ * (get, ids, len, in): the registry must not be read while another thread
+ * is changing it inside the library. */
+static int ctx_check_idle(McrxContext *self)
+{
+    if (!self->ctx) {
+        mcrxpy_raise_closed("Context");
+        return -1;
+    }
+    if (self->busy) {
+        mcrxpy_raise_concurrent();
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Creation and closing                                                */
 /* ------------------------------------------------------------------ */
@@ -257,10 +273,8 @@ static PyObject *ctx_remove(McrxContext *self, PyObject *arg)
 static PyObject *ctx_get(McrxContext *self, PyObject *arg)
 {
     uint64_t id;
-    if (mcrxpy_parse_id(arg, &id))
+    if (mcrxpy_parse_id(arg, &id) || ctx_check_idle(self))
         return NULL;
-    if (!self->ctx)
-        return mcrxpy_raise_closed("Context");
     if (!mcrx_ctx_contains(self->ctx, id))
         Py_RETURN_NONE;
     return mcrxpy_sub_borrowed(self, id);
@@ -283,8 +297,8 @@ static PyObject *ctx_take(McrxContext *self, PyObject *arg)
 static PyObject *ctx_ids(McrxContext *self, PyObject *noargs)
 {
     (void)noargs;
-    if (!self->ctx)
-        return mcrxpy_raise_closed("Context");
+    if (ctx_check_idle(self))
+        return NULL;
     size_t n = mcrx_ctx_count(self->ctx);
     uint64_t *ids = PyMem_Calloc(n ? n : 1, sizeof *ids);
     if (!ids)
@@ -304,10 +318,8 @@ static PyObject *ctx_ids(McrxContext *self, PyObject *noargs)
 
 static Py_ssize_t ctx_len(McrxContext *self)
 {
-    if (!self->ctx) {
-        mcrxpy_raise_closed("Context");
+    if (ctx_check_idle(self))
         return -1;
-    }
     return (Py_ssize_t)mcrx_ctx_count(self->ctx);
 }
 
@@ -320,10 +332,8 @@ static int ctx_contains(McrxContext *self, PyObject *arg)
         PyErr_Clear();
         return 0;
     }
-    if (!self->ctx) {
-        mcrxpy_raise_closed("Context");
+    if (ctx_check_idle(self))
         return -1;
-    }
     return mcrx_ctx_contains(self->ctx, id);
 }
 

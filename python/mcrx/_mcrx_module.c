@@ -389,9 +389,12 @@ PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer)
         return NULL;
     Py_ssize_t n = (Py_ssize_t)pkt->len < view.len ? (Py_ssize_t)pkt->len : view.len;
     memcpy(view.buf, pkt->payload, (size_t)n);
+    bool bytes_view = view.itemsize == 1;
     PyBuffer_Release(&view);
 
     PyObject *mv = PyMemoryView_FromObject(buffer);
+    if (mv && !bytes_view) /* e.g. array('i'): slice by bytes, not items */
+        Py_SETREF(mv, PyObject_CallMethod(mv, "cast", "s", "B"));
     if (!mv)
         return NULL;
     PyObject *slice = PySequence_GetSlice(mv, 0, n);

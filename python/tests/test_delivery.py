@@ -1,6 +1,7 @@
 """Delivery: IPv4/IPv6, ASM/SSM, exact filtering, metadata, truncation,
 zero-copy receive into a caller's buffer. Senders: Python's socket module."""
 
+import array
 import socket
 
 import pytest
@@ -157,6 +158,11 @@ def test_recv_into_caller_buffer(ctx, port, sender):
     s.send(group, p, b"view")
     assert ctx.wait(5)
     assert ctx.recv_into(mv[8:]).payload == b"view"
+    ints = array.array("i", [0] * 4)  # items of 4 bytes: payload still in bytes
+    s.send(group, p, b"\x01\x00\x00\x00\x02")
+    assert ctx.wait(5)
+    pkt = ctx.recv_into(ints)
+    assert pkt.payload == b"\x01\x00\x00\x00\x02" and ints[0] == 1 and ints[1] == 2
 
 
 def test_owned_subscription_receives_alone(ctx, port, sender):

@@ -3,6 +3,7 @@ cycles, memory and reference counts stable over 100,000 receives, the GIL
 released while waiting, concurrent use detected."""
 
 import gc
+import signal
 import socket
 import sys
 import threading
@@ -155,11 +156,35 @@ def test_concurrent_use_is_detected(ctx, port, sender):
             ctx.try_recv_any()  # None until the thread is inside wait()
         except mcrx.ConcurrentUseError as exc:
             seen = exc
-    for call in (ctx.recv_batch, lambda: ctx.get(sid).stats(), ctx.close,
-                 lambda: ctx.add("239.1.1.1", p)):
+    for call in (ctx.recv_batch, lambda: ctx.get(sid), ctx.close, ctx.ids,
+                 lambda: len(ctx), lambda: sid in ctx, lambda: ctx.add("239.1.1.1", p)):
         with pytest.raises(mcrx.ConcurrentUseError):
             call()
     sender(tx).send(group, p, b"wake")
     t.join(10)
     assert isinstance(seen, RuntimeError) and "thread" in str(seen)
     assert len(recv_n(ctx, 1)) == 1  # usable again afterwards
+
+
+def test_wait_runs_signal_handlers(ctx, port):
+    ctx.join(ctx.add("239.77.45.90", port(), None, V4_RX))
+
+    class Alarm(Exception):
+        pass
+
+    def raising(sig, frame):
+        raise Alarm()
+    calls = []
+    old = signal.signal(signal.SIGALRM, raising)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(Alarm):  # the handler's exception ends the wait
+            ctx.wait(30)
+        signal.signal(signal.SIGALRM, lambda sig, frame: calls.append(sig))
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        assert ctx.wait(0.3) is False  # a handler that returns: the wait goes on (PEP 475)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert calls == [signal.SIGALRM]
+    assert ctx.try_recv_any() is None  # still usable
