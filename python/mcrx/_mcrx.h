@@ -104,10 +104,14 @@ PyObject *mcrxpy_meta_new(const mcrx_metadata *meta);
 /* (Packet, ReceiveMetadata) */
 PyObject *mcrxpy_packet_meta_pair(const mcrx_packet *pkt,
                                   const mcrx_metadata *meta);
-/* One received packet copied into a caller's writable buffer: the Packet's
- * payload is a memoryview of the first len bytes of buffer; a datagram
- * longer than the buffer is cut and flagged truncated. */
-PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer);
+/* A caller's writable buffer as a memoryview of bytes (new reference), with
+ * *view held (release it after the last mcrxpy_packet_at()). */
+PyObject *mcrxpy_bytes_view(PyObject *buffer, Py_buffer *view);
+/* One received packet copied into view at off: the Packet's payload is
+ * mv[off:off+len] (no bytes object); a datagram longer than the room left
+ * is cut and flagged truncated. */
+PyObject *mcrxpy_packet_at(const mcrx_packet *pkt, Py_buffer *view, PyObject *mv,
+                           Py_ssize_t off);
 /* 0 when buffer is a writable buffer, else -1 with TypeError/BufferError:
  * checked before receiving, so no datagram is taken and then lost. */
 int mcrxpy_check_writable(PyObject *buffer);

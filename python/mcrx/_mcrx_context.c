@@ -473,6 +473,63 @@ static PyObject *ctx_recv_batch_impl(McrxContext *self, PyObject *args, PyObject
     return list;
 }
 
+/* Packets copied back to back into the caller's buffer: as many batches as
+ * fit whole (each payload is at most max_payload bytes), so nothing is cut
+ * and nothing taken from the library is left behind. */
+static PyObject *fill_into(McrxContext *self, Py_buffer *view, PyObject *mv, Py_ssize_t max)
+{
+    PyObject *list = PyList_New(0);
+    Py_ssize_t off = 0, count = 0;
+    while (list && count < max) {
+        Py_ssize_t k = (view->len - off) / (Py_ssize_t)self->max_payload;
+        if (k > max - count)
+            k = max - count;
+        if (k <= 0)
+            break;
+        int n, err;
+        MCRXPY_NOGIL(n, err, mcrx_ctx_recv_batch(self->ctx, self->pkts, (size_t)k));
+        if (n < 0) {
+            if (count == 0)
+                Py_SETREF(list, mcrxpy_raise(n, err));
+            break; /* what came is delivered; the next call reports it */
+        }
+        for (int i = 0; list && i < n; i++) {
+            PyObject *p = mcrxpy_packet_at(&self->pkts[i], view, mv, off);
+            off += (Py_ssize_t)self->pkts[i].len;
+            if (!p || PyList_Append(list, p) < 0)
+                Py_CLEAR(list);
+            Py_XDECREF(p);
+        }
+        count += n;
+        if (n < k)
+            break;
+    }
+    return list;
+}
+
+static PyObject *ctx_recv_batch_into(McrxContext *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"buffer", "max", NULL};
+    PyObject *buffer, *maxobj = Py_None;
+    Py_ssize_t max;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:recv_batch_into", kwlist, &buffer,
+                                     &maxobj) ||
+        mcrxpy_parse_count(maxobj, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, "max", &max))
+        return NULL;
+    Py_buffer view;
+    PyObject *mv = mcrxpy_bytes_view(buffer, &view); /* held: no resize meanwhile */
+    if (!mv)
+        return NULL;
+    PyObject *list = NULL;
+    if (ctx_enter(self) == 0) {
+        list = fill_into(self, &view, mv, max);
+        ctx_leave(self);
+    }
+    PyBuffer_Release(&view);
+    Py_DECREF(mv);
+    return list;
+}
+
 static PyObject *ctx_recv_batch(McrxContext *self, PyObject *args, PyObject *kw)
 {
     return ctx_recv_batch_impl(self, args, kw, false);
@@ -577,6 +634,11 @@ static PyMethodDef ctx_methods[] = {
     {"recv_batch", (PyCFunction)(void (*)(void))ctx_recv_batch, KW,
      "recv_batch(max=None) -> list of Packet (at most max, default and cap: max_batch; "
      "[] when nothing is ready)"},
+    {"recv_batch_into", (PyCFunction)(void (*)(void))ctx_recv_batch_into, KW,
+     "recv_batch_into(buffer, max=None) -> list of Packet: payloads copied back to back "
+     "into buffer (no bytes objects; each Packet.payload is a memoryview of its part). "
+     "Takes as many datagrams as surely fit: while at least max_payload bytes are "
+     "left, so size buffer in multiples of max_payload (a small max_payload helps)."},
     {"recv_batch_with_metadata", (PyCFunction)(void (*)(void))ctx_recv_batch_meta, KW,
      "recv_batch_with_metadata(max=None) -> list of (Packet, ReceiveMetadata)"},
     {"close", (PyCFunction)ctx_close, METH_NOARGS,

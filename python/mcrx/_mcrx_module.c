@@ -382,23 +382,25 @@ int mcrxpy_check_writable(PyObject *buffer)
     return 0;
 }
 
-PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer)
+PyObject *mcrxpy_bytes_view(PyObject *buffer, Py_buffer *view)
 {
-    Py_buffer view;
-    if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE) < 0)
+    if (PyObject_GetBuffer(buffer, view, PyBUF_WRITABLE) < 0)
         return NULL;
-    Py_ssize_t n = (Py_ssize_t)pkt->len < view.len ? (Py_ssize_t)pkt->len : view.len;
-    memcpy(view.buf, pkt->payload, (size_t)n);
-    bool bytes_view = view.itemsize == 1;
-    PyBuffer_Release(&view);
-
     PyObject *mv = PyMemoryView_FromObject(buffer);
-    if (mv && !bytes_view) /* e.g. array('i'): slice by bytes, not items */
+    if (mv && view->itemsize != 1) /* e.g. array('i'): slice by bytes, not items */
         Py_SETREF(mv, PyObject_CallMethod(mv, "cast", "s", "B"));
     if (!mv)
-        return NULL;
-    PyObject *slice = PySequence_GetSlice(mv, 0, n);
-    Py_DECREF(mv);
+        PyBuffer_Release(view);
+    return mv;
+}
+
+PyObject *mcrxpy_packet_at(const mcrx_packet *pkt, Py_buffer *view, PyObject *mv,
+                           Py_ssize_t off)
+{
+    Py_ssize_t room = view->len - off;
+    Py_ssize_t n = (Py_ssize_t)pkt->len < room ? (Py_ssize_t)pkt->len : room;
+    memcpy((char *)view->buf + off, pkt->payload, (size_t)n);
+    PyObject *slice = PySequence_GetSlice(mv, off, off + n);
     if (!slice)
         return NULL;
     McrxPacket *p = (McrxPacket *)mcrxpy_packet_new(pkt, slice);
@@ -409,6 +411,18 @@ PyObject *mcrxpy_packet_into(const mcrx_packet *pkt, PyObject *buffer)
     return (PyObject *)p;
 }
 
+static PyObject *packet_into(const mcrx_packet *pkt, PyObject *buffer)
+{
+    Py_buffer view;
+    PyObject *mv = mcrxpy_bytes_view(buffer, &view);
+    if (!mv)
+        return NULL;
+    PyObject *p = mcrxpy_packet_at(pkt, &view, mv, 0);
+    PyBuffer_Release(&view);
+    Py_DECREF(mv);
+    return p;
+}
+
 PyObject *mcrxpy_recv_result(int n, int err, const mcrx_packet *pkt,
                              const mcrx_metadata *md, PyObject *buffer)
 {
@@ -417,7 +431,7 @@ PyObject *mcrxpy_recv_result(int n, int err, const mcrx_packet *pkt,
     if (n == 0)
         Py_RETURN_NONE;
     if (buffer)
-        return mcrxpy_packet_into(pkt, buffer);
+        return packet_into(pkt, buffer);
     return md ? mcrxpy_packet_meta_pair(pkt, md) : mcrxpy_packet_new(pkt, NULL);
 }
 

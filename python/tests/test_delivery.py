@@ -178,3 +178,34 @@ def test_owned_subscription_receives_alone(ctx, port, sender):
     pairs = sub.recv_batch_with_metadata()
     assert pairs == []
     sub.close()
+
+
+def test_recv_batch_into_packs_payloads(backend, port, sender):
+    with mcrx.Context(backend=backend, max_payload=100) as ctx:
+        p = port()
+        sid, group, _, tx = subscribe(ctx, "v4-ssm", p)
+        s = sender(tx)
+        sizes = [10, 0, 100, 37, 5]
+        for i, n in enumerate(sizes):
+            s.send(group, p, bytes([i]) * n)
+        buf = bytearray(1000)
+        assert ctx.wait(5)
+        got = []
+        while len(got) < 5 and ctx.wait(5):
+            got += ctx.recv_batch_into(buf)
+        assert [g.len for g in got] == sizes
+        assert [bytes(g.payload) for g in got] == [bytes([i]) * n for i, n in enumerate(sizes)]
+        assert bytes(buf[:sum(sizes)]) == b"".join(bytes(g.payload) for g in got)
+        assert all(isinstance(g.payload, memoryview) and not g.truncated for g in got)
+        del got
+        # Room for one max_payload datagram only: one per call, the rest stays.
+        for i in range(3):
+            s.send(group, p, b"x" * 100)
+        small = bytearray(150)
+        assert ctx.wait(5)
+        assert len(ctx.recv_batch_into(small)) == 1
+        assert ctx.recv_batch_into(bytearray(99)) == []  # not even one surely fits
+        assert len(ctx.recv_batch_into(bytearray(1000), max=1)) == 1
+        assert len(ctx.recv_batch_into(bytearray(1000))) == 1
+        with pytest.raises(BufferError):
+            ctx.recv_batch_into(b"read-only")
