@@ -51,6 +51,28 @@ def packet_lines(pkt: mcrx.Packet) -> str:
     return f"{head}\n       payload: {preview}\n"
 
 
+class StatsPrinter:
+    """The [stats] line of mcrx_recv, from the subscription's counters."""
+
+    def __init__(self, sub: mcrx.Subscription, out) -> None:
+        self.sub, self.out = sub, out
+        self.t, self.packets, self.bytes = time.monotonic(), 0, 0
+
+    def print(self) -> None:
+        s = self.sub.stats()
+        now = time.monotonic()
+        dt = max(now - self.t, 1e-9)
+        filtered = (s.filtered_group + s.filtered_source + s.filtered_interface +
+                    s.filtered_no_pktinfo)
+        self.out.write(f"[stats] pkts/s={(s.packets - self.packets) / dt:.0f} "
+                       f"Mbit/s={(s.bytes - self.bytes) * 8 / dt / 1e6:.3f} "
+                       f"drops={s.kernel_drops + filtered} (kernel={s.kernel_drops} "
+                       f"filtered={filtered}) backend_events={s.backend_drop_events} "
+                       f"total={s.packets}\n")
+        self.out.flush()
+        self.t, self.packets, self.bytes = now, s.packets, s.bytes
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python3 -m mcrx.recv",
@@ -68,6 +90,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=None,
                    help="total seconds allowed; with --count, exit 1 if fewer arrived")
     p.add_argument("--quiet", action="store_true", help="no per-packet lines")
+    p.add_argument("--stats", action="store_true",
+                   help="once a second: [stats] pkts/s=.. Mbit/s=.. drops=.. (cumulative "
+                        "kernel drops + datagrams filtered out by the library)")
     p.add_argument("--max-payload", type=int, default=None,
                    help="bytes kept per datagram (1..65535)")
     a = p.parse_args(argv)
@@ -119,12 +144,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"backend: {ctx.backend}\n")
         out.flush()
         got = 0
-        deadline = None if a.timeout is None else time.monotonic() + a.timeout
+        now = time.monotonic()
+        deadline = None if a.timeout is None else now + a.timeout
+        stats = StatsPrinter(ctx.get(sid), out) if a.stats else None
+        next_stats = now + 1.0
         try:
             while not stop and (a.count == 0 or got < a.count):
-                left = None if deadline is None else deadline - time.monotonic()
+                now = time.monotonic()
+                if stats and now >= next_stats:
+                    stats.print()
+                    next_stats = max(next_stats + 1.0, now + 0.001)
+                left = None if deadline is None else deadline - now
                 if left is not None and left <= 0:
                     break
+                if stats:
+                    left = min(next_stats - now, left if left is not None else 1.0)
                 if not ctx.wait(left):
                     continue
                 for pkt in ctx.recv_batch():
@@ -136,6 +170,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         out.flush()
         except KeyboardInterrupt:
             pass
+        if stats:
+            stats.print()
         out.write(f"[done] received={got}\n")
         out.flush()
     if a.count and got < a.count:

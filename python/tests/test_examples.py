@@ -123,6 +123,25 @@ def test_recv_demo_matches_the_c_tool(port, backend):
     assert py_out == c_out
 
 
+def test_recv_demo_stats_line(port, backend):
+    p = port()
+    group = "239.77.45.153"
+    proc, ready = _start_receiver([sys.executable, "-m", "mcrx.recv", group, str(p),
+                                   "--interface", V4_RX, "--stats", "--quiet",
+                                   "--count", "2", "--timeout", "10"], backend)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((V4_TX, 0))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(V4_TX))
+        s.sendto(b"abc", (group, p))
+        s.sendto(b"defg", (group, p))
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[-1] == "[done] received=2"
+    assert lines[-2].startswith("[stats] pkts/s=") and lines[-2].endswith(
+        " drops=0 (kernel=0 filtered=0) backend_events=0 total=2")
+
+
 def test_recv_demo_usage_errors():
     r = subprocess.run([sys.executable, "-m", "mcrx.recv", "10.0.0.1", "5000"],
                        capture_output=True, text=True, timeout=30)
