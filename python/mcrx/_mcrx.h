@@ -2,9 +2,10 @@
  * _mcrx: the CPython extension behind the `mcrx` package.
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * Three files share this header:
- *   _mcrx_module.c   module init, error mapping, value types (Packet,
- *                    ReceiveMetadata, Config, Stats), argument helpers
+ * Four files share this header:
+ *   _mcrx_module.c   module init, error mapping, Config and Stats, argument
+ *                    helpers
+ *   _mcrx_packet.c   Packet, ReceiveMetadata and their builders
  *   _mcrx_context.c  the Context type
  *   _mcrx_sub.c      the Subscription type
  *
@@ -95,7 +96,7 @@ PyObject *mcrxpy_raise_closed(const char *what);
 int mcrxpy_busy_enter(int *busy);
 static inline void mcrxpy_busy_exit(int *busy) { *busy = 0; }
 
-/* ---- values (_mcrx_module.c) ---- */
+/* ---- values (_mcrx_packet.c; Config, Stats, state: _mcrx_module.c) ---- */
 
 /* A new Packet; payload_obj (a new reference, stolen) becomes its payload,
  * or, when NULL, a bytes copy of pkt->payload is made. */
