@@ -214,38 +214,36 @@ PyObject *mcrxpy_packet_meta_pair(const mcrx_packet *pkt, const mcrx_metadata *m
 
 static void meta_dealloc(McrxMeta *self) { PyObject_Free(self); }
 
-static bool meta_has(const McrxMeta *m, uint32_t flag) { return m->meta.flags & flag; }
+/* The fields the platform may or may not deliver: None unless flag is set. */
+typedef struct {
+    uint32_t flag;
+    enum { F_IP, F_U32, F_I64 } kind;
+    size_t offset; /* in mcrx_metadata */
+} meta_field;
 
-static PyObject *meta_destination(McrxMeta *self, void *c)
-{
-    (void)c;
-    if (!meta_has(self, MCRX_META_DESTINATION))
-        Py_RETURN_NONE;
-    return mcrxpy_ip_str(&self->meta.destination);
-}
+static const meta_field MF_DESTINATION = {MCRX_META_DESTINATION, F_IP,
+                                          offsetof(mcrx_metadata, destination)};
+static const meta_field MF_IFINDEX = {MCRX_META_IFINDEX, F_U32,
+                                      offsetof(mcrx_metadata, ingress_ifindex)};
+static const meta_field MF_TIMESTAMP = {MCRX_META_TIMESTAMP, F_I64,
+                                        offsetof(mcrx_metadata, timestamp_ns)};
+static const meta_field MF_DROPS = {MCRX_META_DROPS, F_U32,
+                                    offsetof(mcrx_metadata, kernel_drops)};
 
-static PyObject *meta_ifindex(McrxMeta *self, void *c)
+static PyObject *meta_flagged(McrxMeta *self, void *closure)
 {
-    (void)c;
-    if (!meta_has(self, MCRX_META_IFINDEX))
+    const meta_field *f = closure;
+    const char *at = (const char *)&self->meta + f->offset;
+    if (!(self->meta.flags & f->flag))
         Py_RETURN_NONE;
-    return PyLong_FromUnsignedLong(self->meta.ingress_ifindex);
-}
-
-static PyObject *meta_timestamp(McrxMeta *self, void *c)
-{
-    (void)c;
-    if (!meta_has(self, MCRX_META_TIMESTAMP))
-        Py_RETURN_NONE;
-    return PyLong_FromLongLong(self->meta.timestamp_ns);
-}
-
-static PyObject *meta_drops(McrxMeta *self, void *c)
-{
-    (void)c;
-    if (!meta_has(self, MCRX_META_DROPS))
-        Py_RETURN_NONE;
-    return PyLong_FromUnsignedLong(self->meta.kernel_drops);
+    switch (f->kind) {
+    case F_IP:
+        return mcrxpy_ip_str((const mcrx_ip *)(const void *)at);
+    case F_U32:
+        return PyLong_FromUnsignedLong(*(const uint32_t *)(const void *)at);
+    default:
+        return PyLong_FromLongLong(*(const int64_t *)(const void *)at);
+    }
 }
 
 static PyObject *meta_local(McrxMeta *self, void *c)
@@ -271,8 +269,8 @@ static PyObject *meta_cfg_ifindex(McrxMeta *self, void *c)
 
 static PyObject *meta_repr(McrxMeta *self)
 {
-    PyObject *d = meta_destination(self, NULL);
-    PyObject *i = meta_ifindex(self, NULL);
+    PyObject *d = meta_flagged(self, (void *)&MF_DESTINATION);
+    PyObject *i = meta_flagged(self, (void *)&MF_IFINDEX);
     PyObject *l = meta_local(self, NULL);
     PyObject *r = NULL;
     if (d && i && l)
@@ -290,14 +288,16 @@ static PyMemberDef meta_members[] = {
     {NULL}};
 
 static PyGetSetDef meta_getset[] = {
-    {"destination", (getter)meta_destination, NULL,
-     "pktinfo destination address (the group), or None", NULL},
-    {"ingress_ifindex", (getter)meta_ifindex, NULL,
-     "pktinfo ingress interface index, or None", NULL},
-    {"timestamp_ns", (getter)meta_timestamp, NULL,
-     "kernel receive time (CLOCK_REALTIME ns), or None (timestamps off)", NULL},
-    {"kernel_drops", (getter)meta_drops, NULL,
-     "socket's cumulative kernel drop count as of this datagram, or None", NULL},
+    {"destination", (getter)meta_flagged, NULL,
+     "pktinfo destination address (the group), or None", (void *)&MF_DESTINATION},
+    {"ingress_ifindex", (getter)meta_flagged, NULL,
+     "pktinfo ingress interface index, or None", (void *)&MF_IFINDEX},
+    {"timestamp_ns", (getter)meta_flagged, NULL,
+     "kernel receive time (CLOCK_REALTIME ns), or None (timestamps off)",
+     (void *)&MF_TIMESTAMP},
+    {"kernel_drops", (getter)meta_flagged, NULL,
+     "socket's cumulative kernel drop count as of this datagram, or None",
+     (void *)&MF_DROPS},
     {"socket_local_addr", (getter)meta_local, NULL,
      "(address, port) the socket is bound to", NULL},
     {"configured_interface", (getter)meta_cfg_if, NULL,
