@@ -42,3 +42,14 @@ def test_docstrings():
         for m, v in inspect.getmembers(cls):
             if not m.startswith("_"):
                 assert getattr(v, "__doc__", None), f"{name}.{m} has no docstring"
+
+
+def test_error_stubs_name_every_class():
+    from mcrx import errors
+    tree = ast.parse(STUB.with_name("errors.pyi").read_text())
+    stub = {n.name: [ast.unparse(b) for b in n.bases] for n in tree.body
+            if isinstance(n, ast.ClassDef)}
+    runtime = {n: getattr(errors, n) for n in errors.__all__ if isinstance(getattr(errors, n), type)}
+    assert set(stub) == set(runtime)
+    for name, cls in runtime.items():
+        assert stub[name] == [b.__name__ for b in cls.__bases__], name
