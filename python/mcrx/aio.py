@@ -39,6 +39,7 @@ class AsyncSubscription:
         self._sub = sub
         self._fd = sub.fileno()
         self._waiter: Optional[asyncio.Future] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
 
     @classmethod
     def take(cls, ctx: Context, sub_id: int) -> "AsyncSubscription":
@@ -100,12 +101,13 @@ class AsyncSubscription:
             raise ClosedError("Subscription is closed")
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        self._waiter = fut
+        self._waiter, self._loop = fut, loop
         loop.add_reader(self._fd, self._wake)
         try:
             await fut
         finally:
-            loop.remove_reader(self._fd)
+            if self._waiter is fut:  # close() has not unregistered it already
+                loop.remove_reader(self._fd)
             self._waiter = None
 
     def _wake(self) -> None:
@@ -116,8 +118,12 @@ class AsyncSubscription:
         """Close the subscription (leave, close the socket). A coroutine
         waiting in recv() gets ClosedError."""
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(ClosedError("Subscription closed while waiting"))
+        if waiter is not None:
+            # Unregister before the socket closes: its fd number may be reused.
+            self._loop.remove_reader(self._fd)
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_exception(ClosedError("Subscription closed while waiting"))
         self._sub.close()
 
     async def __aenter__(self) -> "AsyncSubscription":
