@@ -1,0 +1,391 @@
+/*
+ * Metrics as text: one JSON line per interval, and OpenMetrics /
+ * Prometheus text. Both are driven by the tables below, so every counter
+ * is exported under one name everywhere (docs/metrics.md lists them).
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+/* ---- a bounded text buffer that keeps counting past its end ---- */
+
+struct sb {
+    char *buf;
+    size_t cap, len; /* len may exceed cap: the length needed */
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+    size_t room = b->len < b->cap ? b->cap - b->len : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(room ? b->buf + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len += (size_t)n;
+}
+
+static int sb_finish(const struct sb *b, size_t *len_out)
+{
+    *len_out = b->len;
+    if (b->len >= b->cap) {
+        if (b->cap)
+            b->buf[b->cap - 1] = '\0';
+        return MCRX_E_NO_MEMORY;
+    }
+    return MCRX_OK;
+}
+
+/* text with '"', '\\' and control characters escaped (JSON and
+ * OpenMetrics label values share these rules for what we emit). */
+static void sb_escaped(struct sb *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_printf(b, "\\%c", c);
+        else if (c == '\n')
+            sb_printf(b, "\\n");
+        else if (c < 0x20)
+            sb_printf(b, "\\u%04x", c);
+        else
+            sb_printf(b, "%c", c);
+    }
+}
+
+static const char *ip_text(const mcrx_ip *ip, char buf[MCRX_IP_STRLEN])
+{
+    if (ip->family == MCRX_AF_UNSPEC || mcrx_ip_format(ip, buf, MCRX_IP_STRLEN) != MCRX_OK)
+        buf[0] = '\0';
+    return buf;
+}
+
+/* ---- names of the exported text ---- */
+
+/* JSON key stems: the crate's names where it has the counter. */
+static const char *const sub_json[MCRX_SC_COUNT] = {
+    [MCRX_SC_PACKETS] = "packets_received",
+    [MCRX_SC_BYTES] = "bytes_received",
+    [MCRX_SC_TRUNCATED] = "truncated",
+    [MCRX_SC_FILTERED_GROUP] = "filtered_group",
+    [MCRX_SC_FILTERED_SOURCE] = "filtered_source",
+    [MCRX_SC_FILTERED_INTERFACE] = "filtered_interface",
+    [MCRX_SC_FILTERED_NO_PKTINFO] = "filtered_no_pktinfo",
+    [MCRX_SC_DISCARDED] = "discarded",
+    [MCRX_SC_KERNEL_DROPS] = "kernel_drops",
+    [MCRX_SC_BACKEND_DROP_EVENTS] = "backend_drop_events",
+    [MCRX_SC_RECV_ERRORS] = "receive_errors",
+    [MCRX_SC_JOINS] = "join_count",
+    [MCRX_SC_LEAVES] = "leave_count",
+    [MCRX_SC_WOULD_BLOCK] = "would_block_count",
+};
+/* Rate keys (the crate's helpers); NULL: no rate exported. */
+static const char *const sub_rate_json[MCRX_SC_COUNT] = {
+    [MCRX_SC_PACKETS] = "packets_per_sec",
+    [MCRX_SC_BYTES] = "bytes_per_sec",
+    [MCRX_SC_RECV_ERRORS] = "receive_errors_per_sec",
+    [MCRX_SC_WOULD_BLOCK] = "would_block_per_sec",
+    [MCRX_SC_KERNEL_DROPS] = "kernel_drops_per_sec",
+};
+static const char *const ctx_json[MCRX_CC_COUNT] = {
+    [MCRX_CC_SUBS_ADDED] = "subscriptions_added",
+    [MCRX_CC_SUBS_REMOVED] = "subscriptions_removed",
+    [MCRX_CC_SUBS_TAKEN] = "subscriptions_taken",
+    [MCRX_CC_RECV_CALLS] = "batch_calls",
+    [MCRX_CC_RECV_EMPTY] = "empty_recv_calls",
+    [MCRX_CC_RECV_PACKETS] = "batch_packets_received",
+};
+
+static const char *const sub_help[MCRX_SC_COUNT] = {
+    [MCRX_SC_PACKETS] = "Datagrams delivered to the application.",
+    [MCRX_SC_BYTES] = "Payload bytes delivered (datagram wire length).",
+    [MCRX_SC_TRUNCATED] = "Datagrams delivered cut at max_payload.",
+    [MCRX_SC_FILTERED_GROUP] = "Datagrams dropped: destination was not the group.",
+    [MCRX_SC_FILTERED_SOURCE] = "Datagrams dropped: SSM source was not the configured one.",
+    [MCRX_SC_FILTERED_INTERFACE] = "Datagrams dropped: arrived on another interface.",
+    [MCRX_SC_FILTERED_NO_PKTINFO] = "Datagrams dropped: destination unknown (no pktinfo).",
+    [MCRX_SC_DISCARDED] = "Datagrams read by the library but never delivered.",
+    [MCRX_SC_KERNEL_DROPS] = "Datagrams the kernel dropped (socket receive queue full).",
+    [MCRX_SC_BACKEND_DROP_EVENTS] = "io_uring buffer ring ran empty (not a loss).",
+    [MCRX_SC_RECV_ERRORS] = "Failed receive reads.",
+    [MCRX_SC_JOINS] = "Successful joins.",
+    [MCRX_SC_LEAVES] = "Successful leaves.",
+    [MCRX_SC_WOULD_BLOCK] = "Reads that found the socket queue empty.",
+};
+static const char *const ctx_help[MCRX_CC_COUNT] = {
+    [MCRX_CC_SUBS_ADDED] = "Subscriptions added to the context.",
+    [MCRX_CC_SUBS_REMOVED] = "Subscriptions removed from the context.",
+    [MCRX_CC_SUBS_TAKEN] = "Subscriptions extracted from the context.",
+    [MCRX_CC_RECV_CALLS] = "Context receive calls.",
+    [MCRX_CC_RECV_EMPTY] = "Context receive calls that returned no packet.",
+    [MCRX_CC_RECV_PACKETS] = "Packets returned by context receive calls.",
+};
+
+/* Process counters: exported name, help, and divisor (ns -> seconds). */
+static const struct {
+    const char *name, *unit, *help;
+    double div;
+} proc_c[MCRX_PC_COUNT] = {
+    [MCRX_PC_CPU_USER_NS] = {"process_cpu_user_seconds", "seconds", "User CPU time of the process.", 1e9},
+    [MCRX_PC_CPU_SYSTEM_NS] = {"process_cpu_system_seconds", "seconds", "System CPU time of the process.", 1e9},
+    [MCRX_PC_MINOR_FAULTS] = {"process_minor_faults", NULL, "Minor page faults.", 1},
+    [MCRX_PC_MAJOR_FAULTS] = {"process_major_faults", NULL, "Major page faults.", 1},
+    [MCRX_PC_VOLUNTARY_CTXSW] = {"process_voluntary_context_switches", NULL, "Voluntary context switches.", 1},
+    [MCRX_PC_INVOLUNTARY_CTXSW] = {"process_involuntary_context_switches", NULL, "Involuntary context switches.", 1},
+};
+static const struct {
+    const char *name, *unit, *help;
+} proc_g[MCRX_PG_COUNT] = {
+    [MCRX_PG_RSS_BYTES] = {"process_resident_memory_bytes", "bytes", "Resident set size."},
+    [MCRX_PG_OPEN_FDS] = {"process_open_fds", NULL, "Open file descriptors."},
+    [MCRX_PG_THREADS] = {"process_threads", NULL, "Threads of the process."},
+};
+
+static const char *state_name(mcrx_sub_state st)
+{
+    return st == MCRX_SUB_JOINED ? "joined" : "bound";
+}
+
+/* ---- JSON ---- */
+
+static void json_counters(struct sb *b, const char *const *stems, int n,
+                          const uint64_t *total, const uint64_t *delta,
+                          const double *rate, const char *const *rate_keys)
+{
+    for (int i = 0; i < n; i++) {
+        sb_printf(b, ",\"%s_total\":%" PRIu64, stems[i], total[i]);
+        if (delta)
+            sb_printf(b, ",\"%s_delta\":%" PRIu64, stems[i], delta[i]);
+        if (delta && rate_keys && rate_keys[i])
+            sb_printf(b, ",\"%s\":%.3f", rate_keys[i], rate[i]);
+    }
+}
+
+static void json_ip(struct sb *b, const char *key, const mcrx_ip *ip)
+{
+    char t[MCRX_IP_STRLEN];
+    if (ip->family == MCRX_AF_UNSPEC)
+        sb_printf(b, ",\"%s\":null", key);
+    else
+        sb_printf(b, ",\"%s\":\"%s\"", key, ip_text(ip, t));
+}
+
+static void json_sub(struct sb *b, const mcrx_sub_metrics *m,
+                     const mcrx_sub_delta *d)
+{
+    sb_printf(b, "{\"id\":%" PRIu64, m->id);
+    json_ip(b, "group", &m->config.group);
+    json_ip(b, "source", &m->config.source);
+    sb_printf(b, ",\"dst_port\":%u,\"state\":\"%s\"", (unsigned)m->config.dst_port,
+              state_name(m->state));
+    if (d)
+        sb_printf(b, ",\"fresh\":%s", d->fresh ? "true" : "false");
+    json_counters(b, sub_json, MCRX_SC_COUNT, m->counter, d ? d->counter : NULL,
+                  d ? d->rate : NULL, sub_rate_json);
+    sb_printf(b, ",\"last_payload_len\":%" PRIu32, m->last_payload_len);
+    json_ip(b, "last_source", &m->last_source);
+    sb_printf(b, ",\"last_source_port\":%u,\"last_receive_unix_ns\":%" PRId64 "}",
+              (unsigned)m->last_source_port, m->last_rx_unix_ns);
+}
+
+static void json_process(struct sb *b, const mcrx_process_metrics *p,
+                         const mcrx_metrics_interval *d)
+{
+    sb_printf(b, ",\"process\":{\"available\":%s", p->available ? "true" : "false");
+    for (int i = 0; i < MCRX_PC_COUNT; i++) {
+        sb_printf(b, ",\"%s_total\":%" PRIu64, mcrx_proc_counter_name(i), p->counter[i]);
+        if (d)
+            sb_printf(b, ",\"%s_delta\":%" PRIu64, mcrx_proc_counter_name(i), d->process[i]);
+    }
+    if (d)
+        sb_printf(b, ",\"cpu_percent\":%.3f", d->cpu_percent);
+    for (int i = 0; i < MCRX_PG_COUNT; i++)
+        sb_printf(b, ",\"%s\":%" PRIu64, mcrx_proc_gauge_name(i), p->gauge[i]);
+    sb_printf(b, "}");
+}
+
+static bool looks_like_object(const char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
+        n--;
+    while (*s == ' ' || *s == '\t')
+        s++, n--;
+    return n >= 2 && s[0] == '{' && s[n - 1] == '}' && !memchr(s, '\n', n);
+}
+
+int mcrx_metrics_format_json(const mcrx_metrics_snapshot *cur,
+                             const mcrx_metrics_interval *delta,
+                             const mcrx_metrics_json_opts *opts, char *buf,
+                             size_t cap, size_t *len_out)
+{
+    if (!cur || !len_out || (!buf && cap) ||
+        (delta && delta->sub_count != cur->sub_count) ||
+        (opts && opts->flags_json && !looks_like_object(opts->flags_json)))
+        return MCRX_E_INVALID_ARG;
+    struct sb b = {buf, cap, 0};
+    sb_printf(&b, "{\"ts_unix_ms\":%" PRId64, cur->unix_ns / 1000000);
+    if (opts && opts->node_id) {
+        sb_printf(&b, ",\"node_id\":\"");
+        sb_escaped(&b, opts->node_id);
+        sb_printf(&b, "\"");
+    }
+    if (opts && opts->flags_json)
+        sb_printf(&b, ",\"flags\":%s", opts->flags_json);
+    sb_printf(&b, ",\"backend\":\"%s\"", mcrx_backend_name(cur->backend));
+    if (delta)
+        sb_printf(&b, ",\"interval_secs\":%.6f,\"counter_reset\":%s",
+                  delta->interval_s, delta->reset ? "true" : "false");
+    sb_printf(&b, ",\"active_subscriptions\":%" PRIu32 ",\"joined_subscriptions\":%" PRIu32,
+              cur->active_subs, cur->joined_subs);
+    json_counters(&b, ctx_json, MCRX_CC_COUNT, cur->ctx_counter,
+                  delta ? delta->ctx_counter : NULL, NULL, NULL);
+    json_counters(&b, sub_json, MCRX_SC_COUNT, cur->total,
+                  delta ? delta->total : NULL, delta ? delta->total_rate : NULL,
+                  sub_rate_json);
+    json_process(&b, &cur->process, delta);
+    sb_printf(&b, ",\"subscriptions\":[");
+    for (size_t i = 0; i < cur->sub_count; i++) {
+        if (i)
+            sb_printf(&b, ",");
+        json_sub(&b, &cur->subs[i], delta ? &delta->subs[i] : NULL);
+    }
+    sb_printf(&b, "]}\n");
+    return sb_finish(&b, len_out);
+}
+
+/* ---- OpenMetrics / Prometheus text ---- */
+
+struct om {
+    struct sb b;
+    mcrx_metrics_text_dialect dialect;
+    const char *node;
+};
+
+/* # TYPE / # UNIT / # HELP of one family. name without _total. */
+static void om_family(struct om *o, const char *name, bool counter,
+                      const char *unit, const char *help)
+{
+    const char *suffix = counter && o->dialect == MCRX_TEXT_PROMETHEUS ? "_total" : "";
+    sb_printf(&o->b, "# TYPE mcrx_%s%s %s\n", name, suffix, counter ? "counter" : "gauge");
+    if (unit && o->dialect == MCRX_TEXT_OPENMETRICS)
+        sb_printf(&o->b, "# UNIT mcrx_%s %s\n", name, unit);
+    sb_printf(&o->b, "# HELP mcrx_%s%s %s\n", name, suffix, help);
+}
+
+/* Sample name and labels, up to the value. */
+static void om_sample(struct om *o, const char *name, bool counter,
+                      const mcrx_sub_metrics *m)
+{
+    sb_printf(&o->b, "mcrx_%s%s", name, counter ? "_total" : "");
+    if (!m && !o->node) {
+        sb_printf(&o->b, " ");
+        return;
+    }
+    sb_printf(&o->b, "{");
+    if (m) {
+        char g[MCRX_IP_STRLEN], s[MCRX_IP_STRLEN];
+        sb_printf(&o->b, "sub_id=\"%" PRIu64 "\",group=\"%s\",source=\"%s\",port=\"%u\"",
+                  m->id, ip_text(&m->config.group, g), ip_text(&m->config.source, s),
+                  (unsigned)m->config.dst_port);
+    }
+    if (o->node) {
+        sb_printf(&o->b, "%snode=\"", m ? "," : "");
+        sb_escaped(&o->b, o->node);
+        sb_printf(&o->b, "\"");
+    }
+    sb_printf(&o->b, "} ");
+}
+
+static void om_value(struct om *o, const char *name, bool counter,
+                     const mcrx_sub_metrics *m, uint64_t v)
+{
+    om_sample(o, name, counter, m);
+    sb_printf(&o->b, "%" PRIu64 "\n", v);
+}
+
+static void om_subs(struct om *o, const mcrx_metrics_snapshot *s)
+{
+    char name[64];
+    for (int k = 0; k < MCRX_SC_COUNT; k++) {
+        snprintf(name, sizeof name, "sub_%s", mcrx_sub_counter_name(k));
+        om_family(o, name, true, k == MCRX_SC_BYTES ? "bytes" : NULL, sub_help[k]);
+        for (size_t i = 0; i < s->sub_count; i++)
+            om_value(o, name, true, &s->subs[i], s->subs[i].counter[k]);
+    }
+    om_family(o, "sub_joined", false, NULL, "1 while the subscription is joined, else 0.");
+    for (size_t i = 0; i < s->sub_count; i++)
+        om_value(o, "sub_joined", false, &s->subs[i], s->subs[i].state == MCRX_SUB_JOINED);
+    om_family(o, "sub_last_payload_bytes", false, "bytes",
+              "Wire length of the last delivered datagram (0: none yet).");
+    for (size_t i = 0; i < s->sub_count; i++)
+        om_value(o, "sub_last_payload_bytes", false, &s->subs[i], s->subs[i].last_payload_len);
+    om_family(o, "sub_last_receive_timestamp_seconds", false, "seconds",
+              "Unix time of the last delivered datagram (0: none yet).");
+    for (size_t i = 0; i < s->sub_count; i++) {
+        int64_t ns = s->subs[i].last_rx_unix_ns;
+        om_sample(o, "sub_last_receive_timestamp_seconds", false, &s->subs[i]);
+        sb_printf(&o->b, "%" PRId64 ".%09" PRId64 "\n", ns / 1000000000, ns % 1000000000);
+    }
+}
+
+static void om_context(struct om *o, const mcrx_metrics_snapshot *s)
+{
+    char name[64], help[160];
+    for (int k = 0; k < MCRX_CC_COUNT; k++) {
+        om_family(o, mcrx_ctx_counter_name(k), true, NULL, ctx_help[k]);
+        om_value(o, mcrx_ctx_counter_name(k), true, NULL, s->ctx_counter[k]);
+    }
+    for (int k = 0; k < MCRX_SC_COUNT; k++) {
+        snprintf(name, sizeof name, "%s", mcrx_sub_counter_name(k));
+        snprintf(help, sizeof help, "All subscriptions, removed ones included: %s", sub_help[k]);
+        om_family(o, name, true, k == MCRX_SC_BYTES ? "bytes" : NULL, help);
+        om_value(o, name, true, NULL, s->total[k]);
+    }
+    om_family(o, "subscriptions_active", false, NULL, "Subscriptions in the context.");
+    om_value(o, "subscriptions_active", false, NULL, s->active_subs);
+    om_family(o, "subscriptions_joined", false, NULL, "Joined subscriptions in the context.");
+    om_value(o, "subscriptions_joined", false, NULL, s->joined_subs);
+}
+
+static void om_process(struct om *o, const mcrx_process_metrics *p)
+{
+    if (!p->available)
+        return;
+    for (int k = 0; k < MCRX_PC_COUNT; k++) {
+        om_family(o, proc_c[k].name, true, proc_c[k].unit, proc_c[k].help);
+        om_sample(o, proc_c[k].name, true, NULL);
+        if (proc_c[k].div == 1)
+            sb_printf(&o->b, "%" PRIu64 "\n", p->counter[k]);
+        else
+            sb_printf(&o->b, "%.9f\n", (double)p->counter[k] / proc_c[k].div);
+    }
+    for (int k = 0; k < MCRX_PG_COUNT; k++) {
+        om_family(o, proc_g[k].name, false, proc_g[k].unit, proc_g[k].help);
+        om_value(o, proc_g[k].name, false, NULL, p->gauge[k]);
+    }
+}
+
+int mcrx_metrics_format_openmetrics(const mcrx_metrics_snapshot *snap,
+                                    mcrx_metrics_text_dialect dialect,
+                                    const char *node_id, char *buf, size_t cap,
+                                    size_t *len_out)
+{
+    if (!snap || !len_out || (!buf && cap) ||
+        (dialect != MCRX_TEXT_OPENMETRICS && dialect != MCRX_TEXT_PROMETHEUS))
+        return MCRX_E_INVALID_ARG;
+    struct om o = {{buf, cap, 0}, dialect, node_id};
+    om_context(&o, snap);
+    om_subs(&o, snap);
+    om_process(&o, &snap->process);
+    if (dialect == MCRX_TEXT_OPENMETRICS)
+        sb_printf(&o.b, "# EOF\n");
+    return sb_finish(&o.b, len_out);
+}
