@@ -717,3 +717,69 @@ Test(metrics, names_and_statuses)
     mcrx_metrics_snapshot_free(s);
     mcrx_ctx_free(ctx);
 }
+
+/* ---- the receivers' metrics options ---- */
+
+/* mcrx_recv / mcrx_recv_meta with every metrics output: the JSONL file
+ * parses and its last line has the exact totals, the text files pass
+ * their checkers, and no temp file is left behind. */
+static void tool_outputs(unsigned test, const char *tool_env)
+{
+    const char *tool = getenv(tool_env);
+    if (!tool)
+        cr_skip_test("%s not set (tools not built)", tool_env);
+    char dir[] = "/tmp/mcrx-metrics-tool-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *g = mt_group_asm4(FILE_NO, test);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "MCRX_METRICS_NODE_ID=rx-%u exec %s %s %u --interface %s --quiet --count 40 "
+             "--timeout 20 --metrics-interval 0.2 --metrics-jsonl %s/m.jsonl "
+             "--metrics-openmetrics %s/m.om --metrics-prom %s/m.prom",
+             test, tool, g, (unsigned)PORT(test), MT_V4_RX, dir, dir, dir);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char line[512];
+    bool ready = false;
+    while (!ready && fgets(line, sizeof line, p))
+        ready = strncmp(line, "[ready]", 7) == 0;
+    cr_assert(ready, "no [ready] line from %s", tool);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    for (unsigned i = 0; i < 40; i++)
+        mt_send(&s, g, PORT(test), "0123456789", 10);
+    while (fgets(line, sizeof line, p))
+        ;
+    int status = pclose(p);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s exited %d", tool, status);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c '\n"
+             "import json, sys\n"
+             "lines = [json.loads(l) for l in open(sys.argv[1])]\n"
+             "assert len(lines) >= 1\n"
+             "r = lines[-1]\n"
+             "assert r[\"packets_received_total\"] == 40, r[\"packets_received_total\"]\n"
+             "assert r[\"bytes_received_total\"] == 400\n"
+             "assert sum(l[\"packets_received_delta\"] for l in lines) == 40\n"
+             "assert r[\"node_id\"] == \"rx-%u\"\n"
+             "' %s/m.jsonl",
+             test, dir);
+    cr_expect_eq(sh(cmd), 0, "JSONL check failed: %s/m.jsonl", dir);
+    const char *promtool = find_promtool();
+    if (promtool) {
+        snprintf(cmd, sizeof cmd, "%s check metrics < %s/m.prom", promtool, dir);
+        cr_expect_eq(sh(cmd), 0, "promtool failed on %s/m.prom", dir);
+    }
+    snprintf(cmd, sizeof cmd, "grep -q '^mcrx_sub_packets_total{sub_id=\"1\",.*} 40$' %s/m.om"
+                              " && tail -n1 %s/m.om | grep -qx '# EOF'"
+                              " && test \"$(ls %s | wc -l)\" = 3", dir, dir, dir);
+    cr_expect_eq(sh(cmd), 0, "OpenMetrics file or leftover temp files in %s", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    sh(cmd);
+    mt_sender_close(&s);
+    if (!promtool)
+        cr_skip_test("promtool not found: the Prometheus text file was not checked "
+                     "(everything else passed)");
+}
+
+Test(metrics, recv_tool_writes_every_output) { tool_outputs(12, "MCRX_TOOL_RECV"); }
+Test(metrics, recv_meta_tool_writes_every_output) { tool_outputs(13, "MCRX_TOOL_RECV_META"); }
