@@ -144,6 +144,7 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t elem)
     return MCRX_OK;
 }
 
+#if MCRX_METRICS
 static void fill_sub(mcrx_sub_metrics *m, const struct mcrx_sub *s)
 {
     memset(m, 0, sizeof *m);
@@ -156,6 +157,7 @@ static void fill_sub(mcrx_sub_metrics *m, const struct mcrx_sub *s)
     m->last_source_port = s->mx.last_source_port;
     m->last_rx_unix_ns = s->mx.last_rx_unix_ns;
 }
+#endif
 
 int mcrx_ctx_metrics_snapshot(mcrx_ctx *ctx, mcrx_metrics_snapshot *snap)
 {
