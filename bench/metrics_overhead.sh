@@ -37,12 +37,16 @@ while [ $r -le "$ROUNDS" ]; do
             mpps=$(echo "$line" | sed -n 's/.* mpps=\([0-9.]*\).*/\1/p')
             st=$(echo "$line" | sed -n 's/.* metrics_status=\([A-Z_]*\).*/\1/p')
             n=$(echo "$line" | sed -n 's/.* metrics_samples=\([0-9]*\).*/\1/p')
-            echo "$r $be $api $v $mpps $st $n" | tee -a "$OUT"
+            cpu=$(echo "$line" | sed -n 's/.* cpu_mpps=\([0-9.]*\).*/\1/p')
+            ics=$(echo "$line" | sed -n 's/.* invol_cs=\([0-9]*\).*/\1/p')
+            echo "$r $be $api $v $mpps $st $n $cpu $ics" | tee -a "$OUT"
         done
     done
     r=$((r + 1))
 done
-echo "# config  ratio(on/off) median  [min-max]  mpps_on(median)  mpps_off(median)"
+echo "# config: drain rate ratio on/off, median [min-max] over rounds; the same"
+echo "# for the receiver's CPU rate (datagrams per CPU-second, getrusage), which"
+echo "# other load on the machine disturbs less; medians of the Mpps"
 python3 - "$OUT" <<'PY'
 import sys, statistics as st
 rows = [l.split() for l in open(sys.argv[1])]
@@ -50,8 +54,13 @@ cfgs = sorted({(r[1], r[2]) for r in rows})
 for be, api in cfgs:
     on = {r[0]: float(r[4]) for r in rows if (r[1], r[2], r[3]) == (be, api, "on")}
     off = {r[0]: float(r[4]) for r in rows if (r[1], r[2], r[3]) == (be, api, "off")}
+    con = {r[0]: float(r[7]) for r in rows if (r[1], r[2], r[3]) == (be, api, "on")}
+    coff = {r[0]: float(r[7]) for r in rows if (r[1], r[2], r[3]) == (be, api, "off")}
     ratios = [on[k] / off[k] for k in on if k in off]
-    print(f"{be}:{api}  {st.median(ratios):.3f}  [{min(ratios):.3f}-{max(ratios):.3f}]"
-          f"  {st.median(on.values()):.3f}  {st.median(off.values()):.3f}  rounds={len(ratios)}")
+    cratios = [con[k] / coff[k] for k in con if k in coff]
+    print(f"{be}:{api}  rate {st.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}]"
+          f"  cpu-rate {st.median(cratios):.3f} [{min(cratios):.3f}-{max(cratios):.3f}]"
+          f"  mpps on {st.median(on.values()):.3f} off {st.median(off.values()):.3f}"
+          f"  rounds={len(ratios)}")
 PY
 rm -f "$OUT"
