@@ -91,6 +91,27 @@ static int socket_with_source(int family, uint16_t port, const char *group,
     return fd;
 }
 
+/* The socket also joins (ASM) another group: datagrams to it reach the
+ * socket, and the library must drop them by destination (filtered_group). */
+static void join_other_group(int fd, bool v6, const char *group, const char *ifname)
+{
+    int rc;
+    if (v6) {
+        struct ipv6_mreq mr;
+        memset(&mr, 0, sizeof mr);
+        cr_assert_eq(inet_pton(AF_INET6, group, &mr.ipv6mr_multiaddr), 1);
+        mr.ipv6mr_interface = mt_ifindex(ifname);
+        rc = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof mr);
+    } else {
+        struct ip_mreqn mr;
+        memset(&mr, 0, sizeof mr);
+        cr_assert_eq(inet_pton(AF_INET, group, &mr.imr_multiaddr), 1);
+        mr.imr_ifindex = (int)mt_ifindex(ifname);
+        rc = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr);
+    }
+    cr_assert_eq(rc, 0, "extra membership of %s: %s", group, strerror(errno));
+}
+
 /* Drops column of /proc/net/udp(6) for the socket fd (by inode). */
 static long proc_udp_drops(int fd, bool v6)
 {
@@ -194,7 +215,11 @@ static void exact_counts(unsigned test, bool v6)
 Test(metrics, v4_counts_exact_traffic) { exact_counts(1, false); }
 Test(metrics, v6_counts_exact_traffic) { exact_counts(2, true); }
 
-/* ---- filtered, by reason ---- */
+/* ---- filtered, by reason ----
+ * The caller's socket holds an SSM membership of the same group with the
+ * wrong source, and an ASM membership of another group, so the kernel hands
+ * it both kinds of wrong traffic and the library must count each by its
+ * reason: 150 wrong-source, 100 wrong-group, 50 delivered. */
 
 static void filtered_by_reason(unsigned test, bool v6)
 {
@@ -208,11 +233,14 @@ static void filtered_by_reason(unsigned test, bool v6)
     mcrx_config c = v6 ? mt_cfg_ssm6(g, good_src, PORT(test), "v0")
                        : mt_cfg_ssm4(g, good_src, PORT(test), MT_V4_RX);
     int fd = socket_with_source(fam, PORT(test), g, bad_src, "v0");
+    const char *other = v6 ? mt_group_asm6(FILE_NO, 100 + test) : mt_group_asm4(FILE_NO, 100 + test);
+    join_other_group(fd, v6, other, "v0");
     uint64_t id = mt_add_join_socket(ctx, &c, fd);
     mt_sender good = v6 ? mt_sender_v6(good_src, "v1") : mt_sender_v4(good_src, "v1");
     mt_sender bad = v6 ? mt_sender_v6(bad_src, "v1") : mt_sender_v4(bad_src, "v1");
     for (unsigned i = 0; i < 50; i++) {
         mt_send_seq(&bad, g, PORT(test), "bad", i, 3);
+        mt_send_seq(&good, other, PORT(test), "other", i, 2);
         mt_send_seq(&good, g, PORT(test), "good", i, 1);
     }
     long got = mt_drain_count(ctx, 300);
@@ -223,45 +251,22 @@ static void filtered_by_reason(unsigned test, bool v6)
     cr_expect_eq(m->counter[MCRX_SC_PACKETS], 50u);
     cr_expect_eq(m->counter[MCRX_SC_FILTERED_SOURCE], 150u, "filtered_source %llu",
                  (unsigned long long)m->counter[MCRX_SC_FILTERED_SOURCE]);
-    cr_expect_eq(m->counter[MCRX_SC_FILTERED_GROUP], 0u);
+    cr_expect_eq(m->counter[MCRX_SC_FILTERED_GROUP], 100u, "filtered_group %llu",
+                 (unsigned long long)m->counter[MCRX_SC_FILTERED_GROUP]);
     cr_expect_eq(m->counter[MCRX_SC_FILTERED_INTERFACE], 0u);
     cr_expect_eq(m->counter[MCRX_SC_FILTERED_NO_PKTINFO], 0u);
     cr_expect(mcrx_ip_equal(&m->last_source, &good.src),
               "last source %s is the filtered one?", mt_ipstr(&m->last_source));
     cr_expect_eq(snap->total[MCRX_SC_FILTERED_SOURCE], 150u);
+    cr_expect_eq(snap->total[MCRX_SC_FILTERED_GROUP], 100u);
     mt_sender_close(&good);
     mt_sender_close(&bad);
     mcrx_metrics_snapshot_free(snap);
     mcrx_ctx_free(ctx);
 }
 
-Test(metrics, v4_ssm_wrong_source_counted_as_filtered_source) { filtered_by_reason(3, false); }
-Test(metrics, v6_ssm_wrong_source_counted_as_filtered_source) { filtered_by_reason(4, true); }
-
-/* Another group on the caller's socket: filtered_group, exactly. */
-Test(metrics, wrong_group_counted_as_filtered_group)
-{
-    mcrx_ctx *ctx = mt_ctx_new(NULL);
-    mcrx_metrics_snapshot *snap = snap_new();
-    need_metrics(ctx, snap);
-    const char *g = mt_group_asm4(FILE_NO, 5);
-    const char *other = mt_group_asm4(FILE_NO, 105);
-    mcrx_config c = mt_cfg_asm4(g, PORT(5), MT_V4_RX);
-    int fd = mt_udp_socket_joined4(PORT(5), other, "v0");
-    uint64_t id = mt_add_join_socket(ctx, &c, fd);
-    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
-    mt_send_seq(&s, other, PORT(5), "x", 0, 70);
-    mt_send_seq(&s, g, PORT(5), "y", 0, 30);
-    cr_expect_eq(mt_drain_count(ctx, 300), 30);
-    snap_take(ctx, snap);
-    const mcrx_sub_metrics *m = sub_of(snap, id);
-    cr_assert_not_null(m);
-    cr_expect_eq(m->counter[MCRX_SC_FILTERED_GROUP], 70u);
-    cr_expect_eq(m->counter[MCRX_SC_PACKETS], 30u);
-    mt_sender_close(&s);
-    mcrx_metrics_snapshot_free(snap);
-    mcrx_ctx_free(ctx);
-}
+Test(metrics, v4_wrong_source_and_group_counted_by_reason) { filtered_by_reason(3, false); }
+Test(metrics, v6_wrong_source_and_group_counted_by_reason) { filtered_by_reason(4, true); }
 
 /* ---- kernel drops ---- */
 
@@ -567,6 +572,31 @@ static const char *find_promtool(void)
     return access("/usr/bin/promtool", X_OK) == 0 ? "/usr/bin/promtool" : NULL;
 }
 
+/* Write text to a temp file, run the checker command (cmd_fmt with one %s
+ * for the path) and expect it to succeed; the file stays for a post-mortem
+ * when it fails. */
+static void check_text(const char *text, const char *suffix, const char *cmd_fmt,
+                       const char *what)
+{
+    char *path = write_temp(text, suffix);
+    size_t n = strlen(cmd_fmt) + strlen(path) + 1;
+    char *cmd = malloc(n);
+    snprintf(cmd, n, cmd_fmt, path);
+    int rc = sh(cmd);
+    cr_expect_eq(rc, 0, "%s failed (%d) on %s", what, rc, path);
+    if (rc == 0)
+        unlink(path);
+    free(cmd);
+    free(path);
+}
+
+static void busy_free(mcrx_ctx *ctx, mcrx_metrics_snapshot *a, mcrx_metrics_snapshot *b)
+{
+    mcrx_metrics_snapshot_free(a);
+    mcrx_metrics_snapshot_free(b);
+    mcrx_ctx_free(ctx);
+}
+
 Test(metrics, prometheus_text_passes_promtool)
 {
     mcrx_metrics_snapshot *a = snap_new(), *b = snap_new();
@@ -578,18 +608,11 @@ Test(metrics, prometheus_text_passes_promtool)
     cr_expect(strstr(text, "mcrx_sub_packets_total{sub_id=\"1\",group=\""), "%s", text);
     cr_expect(strstr(text, "# TYPE mcrx_sub_packets_total counter\n"));
     cr_expect(!strstr(text, "# EOF"));
-    char *path = write_temp(text, ".prom");
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s check metrics < %s", promtool, path);
-    int rc = sh(cmd);
-    cr_expect_eq(rc, 0, "promtool check metrics failed (%d) on %s", rc, path);
-    if (rc == 0)
-        unlink(path);
-    free(path);
+    snprintf(cmd, sizeof cmd, "%s check metrics < %%s", promtool);
+    check_text(text, ".prom", cmd, "promtool check metrics");
     free(text);
-    mcrx_metrics_snapshot_free(a);
-    mcrx_metrics_snapshot_free(b);
-    mcrx_ctx_free(ctx);
+    busy_free(ctx, a, b);
 }
 
 /* Strict OpenMetrics 1.0: checked with prometheus_client's OpenMetrics
@@ -607,9 +630,7 @@ Test(metrics, openmetrics_passes_strict_parser)
     cr_expect(len > 6 && strcmp(text + len - 6, "# EOF\n") == 0, "no # EOF at the end");
     cr_expect(strstr(text, "# TYPE mcrx_sub_packets counter\n"));
     cr_expect(strstr(text, "# UNIT mcrx_sub_bytes bytes\n"));
-    char *path = write_temp(text, ".txt");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
+    check_text(text, ".txt",
              "/usr/bin/python3 -c '\n"
              "import sys\n"
              "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
@@ -621,17 +642,9 @@ Test(metrics, openmetrics_passes_strict_parser)
              "assert all(s.labels[\"node\"] == \"node \\\"7\\\"\" for s in f.samples)\n"
              "assert fams[\"mcrx_packets\"].samples[0].value == 30.0\n"
              "assert fams[\"mcrx_subscriptions_joined\"].type == \"gauge\"\n"
-             "' %s",
-             path);
-    int rc = sh(cmd);
-    cr_expect_eq(rc, 0, "OpenMetrics parser failed (%d) on %s", rc, path);
-    if (rc == 0)
-        unlink(path);
-    free(path);
+             "' %s", "OpenMetrics parser");
     free(text);
-    mcrx_metrics_snapshot_free(a);
-    mcrx_metrics_snapshot_free(b);
-    mcrx_ctx_free(ctx);
+    busy_free(ctx, a, b);
 }
 
 Test(metrics, json_lines_parse_with_python)
@@ -658,7 +671,6 @@ Test(metrics, json_lines_parse_with_python)
     char *both = malloc(l1 + l2 + 1);
     memcpy(both, line1, l1);
     memcpy(both + l1, line2, l2 + 1);
-    char *path = write_temp(both, ".jsonl");
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 -c '\n"
@@ -679,18 +691,12 @@ Test(metrics, json_lines_parse_with_python)
              "assert s[0][\"last_source\"] == \"%s\" and s[0][\"fresh\"] is True\n"
              "assert r[\"process\"][\"rss_bytes\"] > 0\n"
              "assert \"packets_received_delta\" not in q and q[\"packets_received_total\"] == 30\n"
-             "' %s",
-             MT_V6_TX, MT_V4_TX, path);
-    int rc = sh(cmd);
-    cr_expect_eq(rc, 0, "python json check failed (%d) on %s", rc, path);
-    if (rc == 0)
-        unlink(path);
-    free(path);
+             "' %%s",
+             MT_V6_TX, MT_V4_TX);
+    check_text(both, ".jsonl", cmd, "python json check");
     free(both);
     mcrx_metrics_interval_free(d);
-    mcrx_metrics_snapshot_free(a);
-    mcrx_metrics_snapshot_free(b);
-    mcrx_ctx_free(ctx);
+    busy_free(ctx, a, b);
 }
 
 /* ---- names and the disabled build ---- */

@@ -11,65 +11,93 @@
 
 #include "core/internal.h"
 
-static const char *const sub_counter_names[MCRX_SC_COUNT] = {
-    [MCRX_SC_PACKETS] = "packets",
-    [MCRX_SC_BYTES] = "bytes",
-    [MCRX_SC_TRUNCATED] = "truncated",
-    [MCRX_SC_FILTERED_GROUP] = "filtered_group",
-    [MCRX_SC_FILTERED_SOURCE] = "filtered_source",
-    [MCRX_SC_FILTERED_INTERFACE] = "filtered_interface",
-    [MCRX_SC_FILTERED_NO_PKTINFO] = "filtered_no_pktinfo",
-    [MCRX_SC_DISCARDED] = "discarded",
-    [MCRX_SC_KERNEL_DROPS] = "kernel_drops",
-    [MCRX_SC_BACKEND_DROP_EVENTS] = "backend_drop_events",
-    [MCRX_SC_RECV_ERRORS] = "recv_errors",
-    [MCRX_SC_JOINS] = "joins",
-    [MCRX_SC_LEAVES] = "leaves",
-    [MCRX_SC_WOULD_BLOCK] = "would_block",
+/* Every counter once: its API name, JSON key stem (the crate's where it has
+ * the counter), rate key (NULL: none) and help text. */
+const struct mcrx_counter_info mcrx_sub_counter_info[MCRX_SC_COUNT] = {
+    [MCRX_SC_PACKETS] = {"packets", "packets_received", "packets_per_sec",
+                         "Datagrams delivered to the application."},
+    [MCRX_SC_BYTES] = {"bytes", "bytes_received", "bytes_per_sec",
+                       "Payload bytes delivered (datagram wire length)."},
+    [MCRX_SC_TRUNCATED] = {"truncated", "truncated", NULL,
+                           "Datagrams delivered cut at max_payload."},
+    [MCRX_SC_FILTERED_GROUP] = {"filtered_group", "filtered_group", NULL,
+                                "Datagrams dropped: destination was not the group."},
+    [MCRX_SC_FILTERED_SOURCE] = {"filtered_source", "filtered_source", NULL,
+                                 "Datagrams dropped: SSM source was not the configured one."},
+    [MCRX_SC_FILTERED_INTERFACE] = {"filtered_interface", "filtered_interface", NULL,
+                                    "Datagrams dropped: arrived on another interface."},
+    [MCRX_SC_FILTERED_NO_PKTINFO] = {"filtered_no_pktinfo", "filtered_no_pktinfo", NULL,
+                                     "Datagrams dropped: destination unknown (no pktinfo)."},
+    [MCRX_SC_DISCARDED] = {"discarded", "discarded", NULL,
+                           "Datagrams read by the library but never delivered."},
+    [MCRX_SC_KERNEL_DROPS] = {"kernel_drops", "kernel_drops", "kernel_drops_per_sec",
+                              "Datagrams the kernel dropped (socket receive queue full)."},
+    [MCRX_SC_BACKEND_DROP_EVENTS] = {"backend_drop_events", "backend_drop_events", NULL,
+                                     "io_uring buffer ring ran empty (not a loss)."},
+    [MCRX_SC_RECV_ERRORS] = {"recv_errors", "receive_errors", "receive_errors_per_sec",
+                             "Failed receive reads."},
+    [MCRX_SC_JOINS] = {"joins", "join_count", NULL, "Successful joins."},
+    [MCRX_SC_LEAVES] = {"leaves", "leave_count", NULL, "Successful leaves."},
+    [MCRX_SC_WOULD_BLOCK] = {"would_block", "would_block_count", "would_block_per_sec",
+                             "Reads that found the socket queue empty."},
 };
 
-static const char *const ctx_counter_names[MCRX_CC_COUNT] = {
-    [MCRX_CC_SUBS_ADDED] = "subs_added",
-    [MCRX_CC_SUBS_REMOVED] = "subs_removed",
-    [MCRX_CC_SUBS_TAKEN] = "subs_taken",
-    [MCRX_CC_RECV_CALLS] = "recv_calls",
-    [MCRX_CC_RECV_EMPTY] = "recv_empty",
-    [MCRX_CC_RECV_PACKETS] = "recv_packets",
+const struct mcrx_counter_info mcrx_ctx_counter_info[MCRX_CC_COUNT] = {
+    [MCRX_CC_SUBS_ADDED] = {"subs_added", "subscriptions_added", NULL,
+                            "Subscriptions added to the context."},
+    [MCRX_CC_SUBS_REMOVED] = {"subs_removed", "subscriptions_removed", NULL,
+                              "Subscriptions removed from the context."},
+    [MCRX_CC_SUBS_TAKEN] = {"subs_taken", "subscriptions_taken", NULL,
+                            "Subscriptions extracted from the context."},
+    [MCRX_CC_RECV_CALLS] = {"recv_calls", "batch_calls", NULL, "Context receive calls."},
+    [MCRX_CC_RECV_EMPTY] = {"recv_empty", "empty_recv_calls", NULL,
+                            "Context receive calls that returned no packet."},
+    [MCRX_CC_RECV_PACKETS] = {"recv_packets", "batch_packets_received", NULL,
+                              "Packets returned by context receive calls."},
 };
 
-static const char *const proc_counter_names[MCRX_PC_COUNT] = {
-    [MCRX_PC_CPU_USER_NS] = "cpu_user_ns",
-    [MCRX_PC_CPU_SYSTEM_NS] = "cpu_system_ns",
-    [MCRX_PC_MINOR_FAULTS] = "minor_faults",
-    [MCRX_PC_MAJOR_FAULTS] = "major_faults",
-    [MCRX_PC_VOLUNTARY_CTXSW] = "voluntary_ctxsw",
-    [MCRX_PC_INVOLUNTARY_CTXSW] = "involuntary_ctxsw",
+/* Process metrics: the text formats export CPU time in seconds. */
+const struct mcrx_proc_info mcrx_proc_counter_info[MCRX_PC_COUNT] = {
+    [MCRX_PC_CPU_USER_NS] = {"cpu_user_ns", "process_cpu_user_seconds", "seconds",
+                             "User CPU time of the process.", 1e9},
+    [MCRX_PC_CPU_SYSTEM_NS] = {"cpu_system_ns", "process_cpu_system_seconds", "seconds",
+                               "System CPU time of the process.", 1e9},
+    [MCRX_PC_MINOR_FAULTS] = {"minor_faults", "process_minor_faults", NULL,
+                              "Minor page faults.", 1},
+    [MCRX_PC_MAJOR_FAULTS] = {"major_faults", "process_major_faults", NULL,
+                              "Major page faults.", 1},
+    [MCRX_PC_VOLUNTARY_CTXSW] = {"voluntary_ctxsw", "process_voluntary_context_switches",
+                                 NULL, "Voluntary context switches.", 1},
+    [MCRX_PC_INVOLUNTARY_CTXSW] = {"involuntary_ctxsw",
+                                   "process_involuntary_context_switches", NULL,
+                                   "Involuntary context switches.", 1},
 };
 
-static const char *const proc_gauge_names[MCRX_PG_COUNT] = {
-    [MCRX_PG_RSS_BYTES] = "rss_bytes",
-    [MCRX_PG_OPEN_FDS] = "open_fds",
-    [MCRX_PG_THREADS] = "threads",
+const struct mcrx_proc_info mcrx_proc_gauge_info[MCRX_PG_COUNT] = {
+    [MCRX_PG_RSS_BYTES] = {"rss_bytes", "process_resident_memory_bytes", "bytes",
+                           "Resident set size.", 1},
+    [MCRX_PG_OPEN_FDS] = {"open_fds", "process_open_fds", NULL, "Open file descriptors.", 1},
+    [MCRX_PG_THREADS] = {"threads", "process_threads", NULL, "Threads of the process.", 1},
 };
 
 const char *mcrx_sub_counter_name(mcrx_sub_counter c)
 {
-    return (unsigned)c < MCRX_SC_COUNT ? sub_counter_names[c] : NULL;
+    return (unsigned)c < MCRX_SC_COUNT ? mcrx_sub_counter_info[c].name : NULL;
 }
 
 const char *mcrx_ctx_counter_name(mcrx_ctx_counter c)
 {
-    return (unsigned)c < MCRX_CC_COUNT ? ctx_counter_names[c] : NULL;
+    return (unsigned)c < MCRX_CC_COUNT ? mcrx_ctx_counter_info[c].name : NULL;
 }
 
 const char *mcrx_proc_counter_name(mcrx_proc_counter c)
 {
-    return (unsigned)c < MCRX_PC_COUNT ? proc_counter_names[c] : NULL;
+    return (unsigned)c < MCRX_PC_COUNT ? mcrx_proc_counter_info[c].name : NULL;
 }
 
 const char *mcrx_proc_gauge_name(mcrx_proc_gauge g)
 {
-    return (unsigned)g < MCRX_PG_COUNT ? proc_gauge_names[g] : NULL;
+    return (unsigned)g < MCRX_PG_COUNT ? mcrx_proc_gauge_info[g].name : NULL;
 }
 
 /* ---- hooks ---- */

@@ -69,85 +69,6 @@ static const char *ip_text(const mcrx_ip *ip, char buf[MCRX_IP_STRLEN])
 
 /* ---- names of the exported text ---- */
 
-/* JSON key stems: the crate's names where it has the counter. */
-static const char *const sub_json[MCRX_SC_COUNT] = {
-    [MCRX_SC_PACKETS] = "packets_received",
-    [MCRX_SC_BYTES] = "bytes_received",
-    [MCRX_SC_TRUNCATED] = "truncated",
-    [MCRX_SC_FILTERED_GROUP] = "filtered_group",
-    [MCRX_SC_FILTERED_SOURCE] = "filtered_source",
-    [MCRX_SC_FILTERED_INTERFACE] = "filtered_interface",
-    [MCRX_SC_FILTERED_NO_PKTINFO] = "filtered_no_pktinfo",
-    [MCRX_SC_DISCARDED] = "discarded",
-    [MCRX_SC_KERNEL_DROPS] = "kernel_drops",
-    [MCRX_SC_BACKEND_DROP_EVENTS] = "backend_drop_events",
-    [MCRX_SC_RECV_ERRORS] = "receive_errors",
-    [MCRX_SC_JOINS] = "join_count",
-    [MCRX_SC_LEAVES] = "leave_count",
-    [MCRX_SC_WOULD_BLOCK] = "would_block_count",
-};
-/* Rate keys (the crate's helpers); NULL: no rate exported. */
-static const char *const sub_rate_json[MCRX_SC_COUNT] = {
-    [MCRX_SC_PACKETS] = "packets_per_sec",
-    [MCRX_SC_BYTES] = "bytes_per_sec",
-    [MCRX_SC_RECV_ERRORS] = "receive_errors_per_sec",
-    [MCRX_SC_WOULD_BLOCK] = "would_block_per_sec",
-    [MCRX_SC_KERNEL_DROPS] = "kernel_drops_per_sec",
-};
-static const char *const ctx_json[MCRX_CC_COUNT] = {
-    [MCRX_CC_SUBS_ADDED] = "subscriptions_added",
-    [MCRX_CC_SUBS_REMOVED] = "subscriptions_removed",
-    [MCRX_CC_SUBS_TAKEN] = "subscriptions_taken",
-    [MCRX_CC_RECV_CALLS] = "batch_calls",
-    [MCRX_CC_RECV_EMPTY] = "empty_recv_calls",
-    [MCRX_CC_RECV_PACKETS] = "batch_packets_received",
-};
-
-static const char *const sub_help[MCRX_SC_COUNT] = {
-    [MCRX_SC_PACKETS] = "Datagrams delivered to the application.",
-    [MCRX_SC_BYTES] = "Payload bytes delivered (datagram wire length).",
-    [MCRX_SC_TRUNCATED] = "Datagrams delivered cut at max_payload.",
-    [MCRX_SC_FILTERED_GROUP] = "Datagrams dropped: destination was not the group.",
-    [MCRX_SC_FILTERED_SOURCE] = "Datagrams dropped: SSM source was not the configured one.",
-    [MCRX_SC_FILTERED_INTERFACE] = "Datagrams dropped: arrived on another interface.",
-    [MCRX_SC_FILTERED_NO_PKTINFO] = "Datagrams dropped: destination unknown (no pktinfo).",
-    [MCRX_SC_DISCARDED] = "Datagrams read by the library but never delivered.",
-    [MCRX_SC_KERNEL_DROPS] = "Datagrams the kernel dropped (socket receive queue full).",
-    [MCRX_SC_BACKEND_DROP_EVENTS] = "io_uring buffer ring ran empty (not a loss).",
-    [MCRX_SC_RECV_ERRORS] = "Failed receive reads.",
-    [MCRX_SC_JOINS] = "Successful joins.",
-    [MCRX_SC_LEAVES] = "Successful leaves.",
-    [MCRX_SC_WOULD_BLOCK] = "Reads that found the socket queue empty.",
-};
-static const char *const ctx_help[MCRX_CC_COUNT] = {
-    [MCRX_CC_SUBS_ADDED] = "Subscriptions added to the context.",
-    [MCRX_CC_SUBS_REMOVED] = "Subscriptions removed from the context.",
-    [MCRX_CC_SUBS_TAKEN] = "Subscriptions extracted from the context.",
-    [MCRX_CC_RECV_CALLS] = "Context receive calls.",
-    [MCRX_CC_RECV_EMPTY] = "Context receive calls that returned no packet.",
-    [MCRX_CC_RECV_PACKETS] = "Packets returned by context receive calls.",
-};
-
-/* Process counters: exported name, help, and divisor (ns -> seconds). */
-static const struct {
-    const char *name, *unit, *help;
-    double div;
-} proc_c[MCRX_PC_COUNT] = {
-    [MCRX_PC_CPU_USER_NS] = {"process_cpu_user_seconds", "seconds", "User CPU time of the process.", 1e9},
-    [MCRX_PC_CPU_SYSTEM_NS] = {"process_cpu_system_seconds", "seconds", "System CPU time of the process.", 1e9},
-    [MCRX_PC_MINOR_FAULTS] = {"process_minor_faults", NULL, "Minor page faults.", 1},
-    [MCRX_PC_MAJOR_FAULTS] = {"process_major_faults", NULL, "Major page faults.", 1},
-    [MCRX_PC_VOLUNTARY_CTXSW] = {"process_voluntary_context_switches", NULL, "Voluntary context switches.", 1},
-    [MCRX_PC_INVOLUNTARY_CTXSW] = {"process_involuntary_context_switches", NULL, "Involuntary context switches.", 1},
-};
-static const struct {
-    const char *name, *unit, *help;
-} proc_g[MCRX_PG_COUNT] = {
-    [MCRX_PG_RSS_BYTES] = {"process_resident_memory_bytes", "bytes", "Resident set size."},
-    [MCRX_PG_OPEN_FDS] = {"process_open_fds", NULL, "Open file descriptors."},
-    [MCRX_PG_THREADS] = {"process_threads", NULL, "Threads of the process."},
-};
-
 static const char *state_name(mcrx_sub_state st)
 {
     return st == MCRX_SUB_JOINED ? "joined" : "bound";
@@ -155,16 +76,16 @@ static const char *state_name(mcrx_sub_state st)
 
 /* ---- JSON ---- */
 
-static void json_counters(struct sb *b, const char *const *stems, int n,
+static void json_counters(struct sb *b, const struct mcrx_counter_info *info, int n,
                           const uint64_t *total, const uint64_t *delta,
-                          const double *rate, const char *const *rate_keys)
+                          const double *rate)
 {
     for (int i = 0; i < n; i++) {
-        sb_printf(b, ",\"%s_total\":%" PRIu64, stems[i], total[i]);
+        sb_printf(b, ",\"%s_total\":%" PRIu64, info[i].json, total[i]);
         if (delta)
-            sb_printf(b, ",\"%s_delta\":%" PRIu64, stems[i], delta[i]);
-        if (delta && rate_keys && rate_keys[i])
-            sb_printf(b, ",\"%s\":%.3f", rate_keys[i], rate[i]);
+            sb_printf(b, ",\"%s_delta\":%" PRIu64, info[i].json, delta[i]);
+        if (delta && rate && info[i].rate)
+            sb_printf(b, ",\"%s\":%.3f", info[i].rate, rate[i]);
     }
 }
 
@@ -187,8 +108,8 @@ static void json_sub(struct sb *b, const mcrx_sub_metrics *m,
               state_name(m->state));
     if (d)
         sb_printf(b, ",\"fresh\":%s", d->fresh ? "true" : "false");
-    json_counters(b, sub_json, MCRX_SC_COUNT, m->counter, d ? d->counter : NULL,
-                  d ? d->rate : NULL, sub_rate_json);
+    json_counters(b, mcrx_sub_counter_info, MCRX_SC_COUNT, m->counter,
+                  d ? d->counter : NULL, d ? d->rate : NULL);
     sb_printf(b, ",\"last_payload_len\":%" PRIu32, m->last_payload_len);
     json_ip(b, "last_source", &m->last_source);
     sb_printf(b, ",\"last_source_port\":%u,\"last_receive_unix_ns\":%" PRId64 "}",
@@ -200,14 +121,15 @@ static void json_process(struct sb *b, const mcrx_process_metrics *p,
 {
     sb_printf(b, ",\"process\":{\"available\":%s", p->available ? "true" : "false");
     for (int i = 0; i < MCRX_PC_COUNT; i++) {
-        sb_printf(b, ",\"%s_total\":%" PRIu64, mcrx_proc_counter_name(i), p->counter[i]);
+        const char *name = mcrx_proc_counter_info[i].name;
+        sb_printf(b, ",\"%s_total\":%" PRIu64, name, p->counter[i]);
         if (d)
-            sb_printf(b, ",\"%s_delta\":%" PRIu64, mcrx_proc_counter_name(i), d->process[i]);
+            sb_printf(b, ",\"%s_delta\":%" PRIu64, name, d->process[i]);
     }
     if (d)
         sb_printf(b, ",\"cpu_percent\":%.3f", d->cpu_percent);
     for (int i = 0; i < MCRX_PG_COUNT; i++)
-        sb_printf(b, ",\"%s\":%" PRIu64, mcrx_proc_gauge_name(i), p->gauge[i]);
+        sb_printf(b, ",\"%s\":%" PRIu64, mcrx_proc_gauge_info[i].name, p->gauge[i]);
     sb_printf(b, "}");
 }
 
@@ -245,11 +167,10 @@ int mcrx_metrics_format_json(const mcrx_metrics_snapshot *cur,
                   delta->interval_s, delta->reset ? "true" : "false");
     sb_printf(&b, ",\"active_subscriptions\":%" PRIu32 ",\"joined_subscriptions\":%" PRIu32,
               cur->active_subs, cur->joined_subs);
-    json_counters(&b, ctx_json, MCRX_CC_COUNT, cur->ctx_counter,
-                  delta ? delta->ctx_counter : NULL, NULL, NULL);
-    json_counters(&b, sub_json, MCRX_SC_COUNT, cur->total,
-                  delta ? delta->total : NULL, delta ? delta->total_rate : NULL,
-                  sub_rate_json);
+    json_counters(&b, mcrx_ctx_counter_info, MCRX_CC_COUNT, cur->ctx_counter,
+                  delta ? delta->ctx_counter : NULL, NULL);
+    json_counters(&b, mcrx_sub_counter_info, MCRX_SC_COUNT, cur->total,
+                  delta ? delta->total : NULL, delta ? delta->total_rate : NULL);
     json_process(&b, &cur->process, delta);
     sb_printf(&b, ",\"subscriptions\":[");
     for (size_t i = 0; i < cur->sub_count; i++) {
@@ -315,8 +236,9 @@ static void om_subs(struct om *o, const mcrx_metrics_snapshot *s)
 {
     char name[64];
     for (int k = 0; k < MCRX_SC_COUNT; k++) {
-        snprintf(name, sizeof name, "sub_%s", mcrx_sub_counter_name(k));
-        om_family(o, name, true, k == MCRX_SC_BYTES ? "bytes" : NULL, sub_help[k]);
+        snprintf(name, sizeof name, "sub_%s", mcrx_sub_counter_info[k].name);
+        om_family(o, name, true, k == MCRX_SC_BYTES ? "bytes" : NULL,
+                  mcrx_sub_counter_info[k].help);
         for (size_t i = 0; i < s->sub_count; i++)
             om_value(o, name, true, &s->subs[i], s->subs[i].counter[k]);
     }
@@ -338,16 +260,17 @@ static void om_subs(struct om *o, const mcrx_metrics_snapshot *s)
 
 static void om_context(struct om *o, const mcrx_metrics_snapshot *s)
 {
-    char name[64], help[160];
+    char help[160];
     for (int k = 0; k < MCRX_CC_COUNT; k++) {
-        om_family(o, mcrx_ctx_counter_name(k), true, NULL, ctx_help[k]);
-        om_value(o, mcrx_ctx_counter_name(k), true, NULL, s->ctx_counter[k]);
+        const struct mcrx_counter_info *c = &mcrx_ctx_counter_info[k];
+        om_family(o, c->name, true, NULL, c->help);
+        om_value(o, c->name, true, NULL, s->ctx_counter[k]);
     }
     for (int k = 0; k < MCRX_SC_COUNT; k++) {
-        snprintf(name, sizeof name, "%s", mcrx_sub_counter_name(k));
-        snprintf(help, sizeof help, "All subscriptions, removed ones included: %s", sub_help[k]);
-        om_family(o, name, true, k == MCRX_SC_BYTES ? "bytes" : NULL, help);
-        om_value(o, name, true, NULL, s->total[k]);
+        const struct mcrx_counter_info *c = &mcrx_sub_counter_info[k];
+        snprintf(help, sizeof help, "All subscriptions, removed ones included: %s", c->help);
+        om_family(o, c->name, true, k == MCRX_SC_BYTES ? "bytes" : NULL, help);
+        om_value(o, c->name, true, NULL, s->total[k]);
     }
     om_family(o, "subscriptions_active", false, NULL, "Subscriptions in the context.");
     om_value(o, "subscriptions_active", false, NULL, s->active_subs);
@@ -360,16 +283,18 @@ static void om_process(struct om *o, const mcrx_process_metrics *p)
     if (!p->available)
         return;
     for (int k = 0; k < MCRX_PC_COUNT; k++) {
-        om_family(o, proc_c[k].name, true, proc_c[k].unit, proc_c[k].help);
-        om_sample(o, proc_c[k].name, true, NULL);
-        if (proc_c[k].div == 1)
+        const struct mcrx_proc_info *c = &mcrx_proc_counter_info[k];
+        om_family(o, c->om, true, c->unit, c->help);
+        om_sample(o, c->om, true, NULL);
+        if (c->div == 1)
             sb_printf(&o->b, "%" PRIu64 "\n", p->counter[k]);
         else
-            sb_printf(&o->b, "%.9f\n", (double)p->counter[k] / proc_c[k].div);
+            sb_printf(&o->b, "%.9f\n", (double)p->counter[k] / c->div);
     }
     for (int k = 0; k < MCRX_PG_COUNT; k++) {
-        om_family(o, proc_g[k].name, false, proc_g[k].unit, proc_g[k].help);
-        om_value(o, proc_g[k].name, false, NULL, p->gauge[k]);
+        const struct mcrx_proc_info *g = &mcrx_proc_gauge_info[k];
+        om_family(o, g->om, false, g->unit, g->help);
+        om_value(o, g->om, false, NULL, p->gauge[k]);
     }
 }
 

@@ -44,6 +44,26 @@ struct mcrx_ctx_mx {
                                         0: never received */
 };
 
+/* ---- names (metrics.c), shared by the API and the text formats ---- */
+
+struct mcrx_counter_info {
+    const char *name;  /* API name (mcrx_sub_counter_name()) */
+    const char *json;  /* JSON key stem: <json>_total, <json>_delta */
+    const char *rate;  /* JSON rate key; NULL: none */
+    const char *help;  /* OpenMetrics # HELP */
+};
+struct mcrx_proc_info {
+    const char *name;  /* API and JSON name */
+    const char *om;    /* OpenMetrics name without mcrx_ / _total */
+    const char *unit;  /* OpenMetrics # UNIT; NULL: none */
+    const char *help;
+    double div;        /* API value / div = exported value */
+};
+extern const struct mcrx_counter_info mcrx_sub_counter_info[MCRX_SC_COUNT];
+extern const struct mcrx_counter_info mcrx_ctx_counter_info[MCRX_CC_COUNT];
+extern const struct mcrx_proc_info mcrx_proc_counter_info[MCRX_PC_COUNT];
+extern const struct mcrx_proc_info mcrx_proc_gauge_info[MCRX_PG_COUNT];
+
 /* ---- hooks ---- */
 
 /* A datagram of s was delivered (in deliver(), per datagram: stores only,
