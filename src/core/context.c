@@ -271,7 +271,7 @@ int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out, mcrx_metadata *met
     if (!ctx || !out)
         return MCRX_E_INVALID_ARG;
     int n = mcrx_engine_recv(&ctx->engine, out, meta, max);
-    MCRX_MX(mcrx_mx_on_call(&ctx->mx, n));
+    MCRX_MX_CALL(&ctx->mx, n);
     return n;
 }
 

@@ -102,16 +102,6 @@ const char *mcrx_proc_gauge_name(mcrx_proc_gauge g)
 
 /* ---- hooks ---- */
 
-void mcrx_mx_on_call(struct mcrx_ctx_mx *m, int n)
-{
-    m->rx_thread = mcrx_plat_thread_id();
-    m->counter[MCRX_CC_RECV_CALLS]++;
-    if (n > 0)
-        m->counter[MCRX_CC_RECV_PACKETS] += (uint64_t)n;
-    else if (n == 0)
-        m->counter[MCRX_CC_RECV_EMPTY]++;
-}
-
 /* The counter vector of a sub; kernel drops refreshed from the socket. */
 static void sub_counters(const struct mcrx_sub *s, uint64_t c[MCRX_SC_COUNT])
 {
@@ -194,7 +184,7 @@ int mcrx_ctx_metrics_snapshot(mcrx_ctx *ctx, mcrx_metrics_snapshot *snap)
 #if !MCRX_METRICS
     return MCRX_E_METRICS_DISABLED;
 #else
-    if (ctx->mx.rx_thread && ctx->mx.rx_thread != mcrx_plat_thread_id())
+    if (ctx->mx.rx_thread && ctx->mx.rx_thread != MCRX_MX_THREAD())
         return MCRX_E_METRICS_WRONG_THREAD;
     int st = reserve((void **)&snap->subs, &snap->sub_cap, ctx->count,
                      sizeof *snap->subs);

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "core/backend.h"
 #include "mcrx/mcrx_metrics.h"
 #include "mcrx_build_config.h"
 
@@ -27,6 +28,8 @@ struct mcrx_rx;
 
 /* Per subscription, beside mcrx_sub_stats. */
 struct mcrx_sub_mx {
+    const struct mcrx_rx *last_rx; /* last delivered in this call; NULL
+                                      once noted into the fields below */
     uint64_t would_block;   /* reads that came back short (queue dry) */
     int64_t read_unix_ns;   /* coarse wall clock of the last read that
                                returned datagrams */
@@ -66,15 +69,13 @@ extern const struct mcrx_proc_info mcrx_proc_gauge_info[MCRX_PG_COUNT];
 
 /* ---- hooks ---- */
 
-/* A datagram of s was delivered (in deliver(), per datagram: stores only,
- * no clock read). */
-#define MCRX_MX_DELIVERED(s, rx)                                              \
-    MCRX_MX((s)->mx.last_len = (rx)->wire_len;                                \
-            (s)->mx.last_source = (rx)->src;                                  \
-            (s)->mx.last_source_port = (rx)->src_port;                        \
-            (s)->mx.last_rx_unix_ns = ((rx)->flags & MCRX_RX_HAS_TS)          \
-                                          ? (rx)->ts_ns                       \
-                                          : (s)->mx.read_unix_ns)
+/* A datagram of s was delivered (in deliver(), per datagram: one store;
+ * the record stays valid until the end of the receive call). */
+#define MCRX_MX_DELIVERED(s, rx) MCRX_MX((s)->mx.last_rx = (rx))
+/* Copy the last delivered datagram's fields out of its record: once per
+ * call (or per batch served), before the record can be reused. */
+#define MCRX_MX_NOTE_LAST(s)                                                  \
+    MCRX_MX(if ((s)->mx.last_rx) mcrx_mx_note_last(&(s)->mx))
 /* A backend read of s returned got (>= 0) of the want datagrams asked: one
  * coarse clock read per read that returned datagrams. */
 #define MCRX_MX_READ(s, got, want)                                            \
@@ -82,8 +83,31 @@ extern const struct mcrx_proc_info mcrx_proc_gauge_info[MCRX_PG_COUNT];
             if ((got) > 0) (s)->mx.read_unix_ns = mcrx_plat_coarse_unix_ns())
 
 /* metrics.c */
+/* The calling thread, cheaply: the thread pointer where the compiler gives
+ * it (a register read), else the platform's thread id. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 &&             \
+    (defined(__x86_64__) || defined(__aarch64__))
+#define MCRX_MX_THREAD() ((uintptr_t)__builtin_thread_pointer())
+#else
+#define MCRX_MX_THREAD() mcrx_plat_thread_id()
+#endif
+
 /* A context receive call returned n (packets or a negative status). */
-void mcrx_mx_on_call(struct mcrx_ctx_mx *m, int n);
+#define MCRX_MX_CALL(m, n)                                                    \
+    MCRX_MX((m)->rx_thread = MCRX_MX_THREAD();                                \
+            (m)->counter[MCRX_CC_RECV_CALLS]++;                               \
+            if ((n) > 0) (m)->counter[MCRX_CC_RECV_PACKETS] += (uint64_t)(n); \
+            else if ((n) == 0) (m)->counter[MCRX_CC_RECV_EMPTY]++)
+
+static inline void mcrx_mx_note_last(struct mcrx_sub_mx *mx)
+{
+    const struct mcrx_rx *rx = mx->last_rx;
+    mx->last_len = rx->wire_len;
+    mx->last_source = rx->src;
+    mx->last_source_port = rx->src_port;
+    mx->last_rx_unix_ns = (rx->flags & MCRX_RX_HAS_TS) ? rx->ts_ns : mx->read_unix_ns;
+    mx->last_rx = NULL;
+}
 /* s leaves its context for good (remove, take): keep its counts in the
  * context's totals. Call while its socket is still open. */
 void mcrx_mx_retire(struct mcrx_ctx *ctx, const struct mcrx_sub *s);

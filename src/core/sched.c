@@ -395,6 +395,7 @@ static size_t serve_carry(struct mcrx_engine *e, mcrx_packet *out,
     while (n < space && !carry_empty(e))
         if (deliver(s, &e->rx[e->carry_pos++], &out[n], meta ? &meta[n] : NULL))
             n++;
+    MCRX_MX_NOTE_LAST(s);
     if (carry_empty(e) && (e->carry_drained || s->turn_left == 0))
         end_turn(e, s, e->carry_drained);
     return n;
@@ -465,8 +466,10 @@ static int recv_sub_once(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *me
         }
         e->seq++;
         e->outstanding++;
-        if (deliver(s, &rx, out, meta))
+        if (deliver(s, &rx, out, meta)) {
+            MCRX_MX_NOTE_LAST(s); /* rx is on the stack */
             return 1;
+        }
     }
     return 0;
 }

@@ -134,7 +134,7 @@ int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out, mcrx_metadata *meta)
         return MCRX_E_INVALID_ARG;
     if (sub->state != MCRX_SUB_JOINED)
         return MCRX_E_NOT_JOINED;
-    MCRX_MX(if (sub->ctx) sub->ctx->mx.rx_thread = mcrx_plat_thread_id());
+    MCRX_MX(if (sub->ctx) sub->ctx->mx.rx_thread = MCRX_MX_THREAD());
     return mcrx_engine_recv_sub(sub, out, meta);
 }
 
