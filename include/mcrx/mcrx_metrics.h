@@ -19,8 +19,9 @@
  * down. A subscription's own counters live as long as it does; a new one
  * (ids are never reused) starts from zero.
  *
- * Cost: the receive path adds a few increments and stores per datagram (no
- * allocation, no syscall, no clock read per datagram). The last receive time
+ * Cost: the receive path adds one store per datagram and a few counter
+ * updates per receive call (no allocation, no syscall, no clock read per
+ * datagram). The last receive time
  * of a subscription is the kernel timestamp of its last delivered datagram
  * when timestamps are on (mcrx_ctx_options.timestamps), otherwise the
  * coarse wall clock (CLOCK_REALTIME_COARSE on Linux, a few ms resolution)
