@@ -42,11 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mcrx/mcrx.h"
-
-#ifndef MCRX_API
-#define MCRX_API
-#endif
+#include "mcrx/mcrx.h" /* MCRX_API, mcrx_ip, mcrx_config, ... */
 
 #ifdef __cplusplus
 extern "C" {
