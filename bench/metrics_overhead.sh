@@ -25,6 +25,7 @@ if [ "${MCRX_NETNS_READY:-}" != 1 ]; then
     exec "$ROOT/scripts/mcrx-netns" "$0" "$ROUNDS" "$COUNT"
 fi
 OUT=$(mktemp)
+echo "# round backend api build mpps snapshot-status samples cpu_mpps invol_cs"
 CONFIGS="recvmmsg:batch iouring:batch recvmmsg:single"
 r=1
 while [ $r -le "$ROUNDS" ]; do
@@ -61,6 +62,7 @@ for be, api in cfgs:
     print(f"{be}:{api}  rate {st.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}]"
           f"  cpu-rate {st.median(cratios):.3f} [{min(cratios):.3f}-{max(cratios):.3f}]"
           f"  mpps on {st.median(on.values()):.3f} off {st.median(off.values()):.3f}"
+          f" (ratio of medians {st.median(on.values()) / st.median(off.values()):.3f})"
           f"  rounds={len(ratios)}")
 PY
 rm -f "$OUT"
