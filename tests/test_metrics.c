@@ -599,11 +599,11 @@ static void busy_free(mcrx_ctx *ctx, mcrx_metrics_snapshot *a, mcrx_metrics_snap
 
 Test(metrics, prometheus_text_passes_promtool)
 {
-    mcrx_metrics_snapshot *a = snap_new(), *b = snap_new();
-    mcrx_ctx *ctx = busy_ctx(9, a, b);
-    const char *promtool = find_promtool();
+    const char *promtool = find_promtool(); /* skip before allocating */
     if (!promtool)
         cr_skip_test("promtool not found (apt-get install prometheus, or set MCRX_PROMTOOL)");
+    mcrx_metrics_snapshot *a = snap_new(), *b = snap_new();
+    mcrx_ctx *ctx = busy_ctx(9, a, b);
     char *text = format_om(b, MCRX_TEXT_PROMETHEUS);
     cr_expect(strstr(text, "mcrx_sub_packets_total{sub_id=\"1\",group=\""), "%s", text);
     cr_expect(strstr(text, "# TYPE mcrx_sub_packets_total counter\n"));
@@ -620,11 +620,11 @@ Test(metrics, prometheus_text_passes_promtool)
  * standard forbids (a counter family named ..._total, missing # EOF). */
 Test(metrics, openmetrics_passes_strict_parser)
 {
-    mcrx_metrics_snapshot *a = snap_new(), *b = snap_new();
-    mcrx_ctx *ctx = busy_ctx(10, a, b);
     if (sh("/usr/bin/python3 -c 'import prometheus_client.openmetrics.parser'") != 0)
         cr_skip_test("/usr/bin/python3 has no prometheus_client (apt-get install "
                      "python3-prometheus-client)");
+    mcrx_metrics_snapshot *a = snap_new(), *b = snap_new();
+    mcrx_ctx *ctx = busy_ctx(10, a, b);
     char *text = format_om(b, MCRX_TEXT_OPENMETRICS);
     size_t len = strlen(text);
     cr_expect(len > 6 && strcmp(text + len - 6, "# EOF\n") == 0, "no # EOF at the end");
@@ -734,6 +734,11 @@ static void tool_outputs(unsigned test, const char *tool_env)
     const char *tool = getenv(tool_env);
     if (!tool)
         cr_skip_test("%s not set (tools not built)", tool_env);
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    mcrx_metrics_snapshot *snap = snap_new();
+    need_metrics(ctx, snap); /* the tools' metrics need it too */
+    mcrx_metrics_snapshot_free(snap);
+    mcrx_ctx_free(ctx);
     char dir[] = "/tmp/mcrx-metrics-tool-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     const char *g = mt_group_asm4(FILE_NO, test);
