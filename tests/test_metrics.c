@@ -665,9 +665,26 @@ Test(metrics, json_lines_parse_with_python)
     cr_expect_eq(mcrx_metrics_format_json(b, d, &o, line2, 10, &need), MCRX_E_NO_MEMORY);
     cr_expect_eq(need, l1);
     cr_assert_eq(mcrx_metrics_format_json(b, NULL, NULL, line2, sizeof line2, &l2), MCRX_OK);
-    mcrx_metrics_json_opts bad = {NULL, "[1]"};
-    cr_expect_eq(mcrx_metrics_format_json(b, d, &bad, line2, sizeof line2, &need),
-                 MCRX_E_INVALID_ARG);
+    /* flags_json is copied verbatim, so it is validated */
+    static const char *const bad_flags[] = {
+        "[1]", "{", "{\"a\":}", "{\"a\":1,}", "{'a':1}", "{\"a\":1} {}", "{\"a\":01}",
+        "{\"a\":\"x\ny\"}", "{\"a\":1}\n{}", "{\"a\":tru}", "{\"a\":\"\\q\"}", "{\"a\" 1}",
+        "{\"a\":[1,2}", "{\"a\":1.}", "",
+    };
+    for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
+        mcrx_metrics_json_opts bad = {NULL, bad_flags[i]};
+        cr_expect_eq(mcrx_metrics_format_json(b, d, &bad, line2, sizeof line2, &need),
+                     MCRX_E_INVALID_ARG, "flags %s accepted", bad_flags[i]);
+    }
+    static const char *const good_flags[] = {
+        "{}", " { \"a\" : [1, -2.5e3, true, false, null, {\"b\": \"\\u00e9\\n\"}] } ",
+        "{\"transport\":\"quic\",\"experiment\":\"baseline-a\"}",
+    };
+    for (size_t i = 0; i < sizeof good_flags / sizeof good_flags[0]; i++) {
+        mcrx_metrics_json_opts good = {NULL, good_flags[i]};
+        cr_expect_eq(mcrx_metrics_format_json(b, d, &good, NULL, 0, &need),
+                     MCRX_E_NO_MEMORY, "flags %s rejected", good_flags[i]);
+    }
     char *both = malloc(l1 + l2 + 1);
     memcpy(both, line1, l1);
     memcpy(both + l1, line2, l2 + 1);

@@ -47,6 +47,15 @@ void tool_metrics_init(struct tool_metrics *m, const struct tool_metrics_args *a
     m->prom_path = a->prom;
     m->jopts.node_id = env("MCRX_METRICS_NODE_ID");
     m->jopts.flags_json = env("MCRX_METRICS_FLAGS_JSON");
+    if (m->jopts.flags_json) { /* checked once here, not at every record */
+        mcrx_metrics_snapshot empty;
+        memset(&empty, 0, sizeof empty);
+        size_t len;
+        if (mcrx_metrics_format_json(&empty, NULL, &m->jopts, NULL, 0, &len) ==
+            MCRX_E_INVALID_ARG)
+            tool_usage_error("MCRX_METRICS_FLAGS_JSON is not one JSON object on one "
+                             "line: %s", m->jopts.flags_json);
+    }
     m->on = m->stats || jsonl || m->om_path || m->prom_path;
     if (!m->on)
         return;

@@ -233,8 +233,8 @@ MCRX_API int mcrx_metrics_delta(const mcrx_metrics_snapshot *prev,
 typedef struct mcrx_metrics_json_opts {
     const char *node_id;     /* "node_id" field; NULL: omitted */
     const char *flags_json;  /* a JSON object, copied as "flags"; NULL:
-                                omitted. Must start with '{' and end with
-                                '}' (else MCRX_E_INVALID_ARG) */
+                                omitted. Must be one valid JSON object on
+                                one line (else MCRX_E_INVALID_ARG) */
 } mcrx_metrics_json_opts;
 
 /* One JSON object on one line, ending in '\n' (a JSONL record): cur's

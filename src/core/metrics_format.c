@@ -133,14 +133,115 @@ static void json_process(struct sb *b, const mcrx_process_metrics *p,
     sb_printf(b, "}");
 }
 
-static bool looks_like_object(const char *s)
+/* ---- a JSON validator for flags_json (copied verbatim into each record,
+ * so it must be one valid JSON object on one line) ---- */
+
+static const char *json_value(const char *p, int depth);
+
+static const char *json_ws(const char *p)
 {
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
-        n--;
-    while (*s == ' ' || *s == '\t')
-        s++, n--;
-    return n >= 2 && s[0] == '{' && s[n - 1] == '}' && !memchr(s, '\n', n);
+    while (*p == ' ' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    for (; *p != '"'; p++) {
+        if ((unsigned char)*p < 0x20) /* control characters, newline, end */
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+    }
+    return p + 1;
+}
+
+static const char *json_digits(const char *p)
+{
+    if (*p < '0' || *p > '9')
+        return NULL;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+static const char *json_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (!(p = json_digits(p)))
+        return NULL;
+    if (*p == '.' && !(p = json_digits(p + 1)))
+        return NULL;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        p = json_digits(p);
+    }
+    return p;
+}
+
+/* Members of an object (close '}') or elements of an array (close ']'). */
+static const char *json_items(const char *p, char close, int depth)
+{
+    p = json_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (close == '}') {
+            p = json_string(p);
+            if (!p || *(p = json_ws(p)) != ':')
+                return NULL;
+            p++;
+        }
+        p = json_value(p, depth + 1);
+        if (!p)
+            return NULL;
+        p = json_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+        p = json_ws(p);
+    }
+}
+
+static const char *json_value(const char *p, int depth)
+{
+    p = json_ws(p);
+    if (depth > 32)
+        return NULL;
+    switch (*p) {
+    case '{': return json_items(p, '}', depth);
+    case '[': return json_items(p, ']', depth);
+    case '"': return json_string(p);
+    case 't': return strncmp(p, "true", 4) ? NULL : p + 4;
+    case 'f': return strncmp(p, "false", 5) ? NULL : p + 5;
+    case 'n': return strncmp(p, "null", 4) ? NULL : p + 4;
+    default: return json_number(p);
+    }
+}
+
+static bool is_json_object(const char *s)
+{
+    const char *p = json_ws(s);
+    if (*p != '{' || !(p = json_value(p, 0)))
+        return false;
+    return *json_ws(p) == '\0';
 }
 
 int mcrx_metrics_format_json(const mcrx_metrics_snapshot *cur,
@@ -150,7 +251,7 @@ int mcrx_metrics_format_json(const mcrx_metrics_snapshot *cur,
 {
     if (!cur || !len_out || (!buf && cap) ||
         (delta && delta->sub_count != cur->sub_count) ||
-        (opts && opts->flags_json && !looks_like_object(opts->flags_json)))
+        (opts && opts->flags_json && !is_json_object(opts->flags_json)))
         return MCRX_E_INVALID_ARG;
     struct sb b = {buf, cap, 0};
     sb_printf(&b, "{\"ts_unix_ms\":%" PRId64, cur->unix_ns / 1000000);
