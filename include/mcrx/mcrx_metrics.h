@@ -17,23 +17,25 @@
  * Context totals count every subscription the context ever had: removing
  * or taking a subscription keeps its counts in the totals, so they never go
  * down. A subscription's own counters live as long as it does; a new one
- * (ids are never reused) starts from zero.
+ * (ids are never reused) starts from zero. An extracted subscription
+ * (mcrx_ctx_take) is in no context's snapshot; mcrx_sub_get_stats() still
+ * reads its counters.
  *
  * Cost: the receive path adds one store per datagram and a few counter
  * updates per receive call (no allocation, no syscall, no clock read per
- * datagram). The last receive time
- * of a subscription is the kernel timestamp of its last delivered datagram
- * when timestamps are on (mcrx_ctx_options.timestamps), otherwise the
- * coarse wall clock (CLOCK_REALTIME_COARSE on Linux, a few ms resolution)
- * read once per backend read that returned datagrams for it.
+ * datagram). The last receive time of a subscription is the kernel
+ * timestamp of its last delivered datagram when timestamps are on
+ * (mcrx_ctx_options.timestamps), otherwise the coarse wall clock
+ * (CLOCK_REALTIME_COARSE on Linux, a few ms resolution) read once per
+ * backend read that returned datagrams for it.
  *
  * Threading: a snapshot reads the context's counters without locks, so it
  * must be taken on the thread that receives on the context (between two
  * receive calls). The context remembers the thread of its last receive
  * call; a snapshot from another thread is refused with
  * MCRX_E_METRICS_WRONG_THREAD (a context never received on may be sampled
- * from any thread that owns it). Snapshots, deltas and formatting of
- * snapshots already taken need no context and may run on any thread.
+ * from any thread that owns it). Deltas and the formatting of snapshots
+ * already taken need no context and may run on any thread.
  */
 #ifndef MCRX_MCRX_METRICS_H
 #define MCRX_MCRX_METRICS_H
