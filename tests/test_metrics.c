@@ -809,3 +809,4 @@ static void tool_outputs(unsigned test, const char *tool_env)
 
 Test(metrics, recv_tool_writes_every_output) { tool_outputs(12, "MCRX_TOOL_RECV"); }
 Test(metrics, recv_meta_tool_writes_every_output) { tool_outputs(13, "MCRX_TOOL_RECV_META"); }
+Test(metrics, recv_async_tool_writes_every_output) { tool_outputs(14, "MCRX_TOOL_RECV_ASYNC"); }
