@@ -37,6 +37,9 @@ struct bench_opts {
     bool strict;          /* exit 1 on any drop, not only on lost count */
     bool expect_zero_allocs; /* exit 1 if steady-state allocations > 0 */
     bool no_timestamps;   /* library: mcrx_ctx_options.timestamps = false */
+    uint32_t metrics_sample_ms; /* library: metrics snapshot + delta every
+                                   this many ms, from the receive loop
+                                   (0: never) */
     double min_jain;      /* fairness: exit 1 if Jain's index is lower */
     long max_wait_rounds; /* fairness: exit 1 if a quiet packet waited more
                              rounds (-1: no check) */

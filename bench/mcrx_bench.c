@@ -720,6 +720,8 @@ static void usage(FILE *f)
         "  --max-batch B    library max_batch [library default]\n"
         "  --turn-budget T  library turn_budget [library default]\n"
         "  --no-timestamps  library: timestamps = false (no SO_TIMESTAMPNS)\n"
+        "  --metrics-sample-ms M  library: take a metrics snapshot and delta\n"
+        "                   every M ms in the receive loop [0: never]\n"
         "  --quiet-us U     fairness: quiet round interval [500]\n"
         "  --cpu-rx C --cpu-tx C  cores for receiver / sender child [0 / 1]\n"
         "  --strict         fail (exit 1) on any kernel drop\n"
@@ -866,6 +868,8 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
             o->expect_zero_allocs = true;
         else if (!strcmp(a, "--no-timestamps"))
             o->no_timestamps = true;
+        else if (ARG("--metrics-sample-ms"))
+            o->metrics_sample_ms = (uint32_t)parse_u64(v, a);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);

@@ -4,7 +4,12 @@
  * either the batch call (mcrx_ctx_recv_batch, max_batch packets) or the
  * single call (mcrx_ctx_try_recv_any) in a loop; mcrx_ctx_wait() when
  * nothing is ready. --no-timestamps turns the context option timestamps
- * (SO_TIMESTAMPNS on every socket, on by default) off.
+ * (SO_TIMESTAMPNS on every socket, on by default) off. --metrics-sample-ms M
+ * takes a metrics snapshot and a delta (include/mcrx/mcrx_metrics.h) every
+ * M ms from the receive loop, as a monitoring application would; in a
+ * -Dmetrics=false build the same calls return MCRX_E_METRICS_DISABLED at
+ * once, so both builds run the same loop (bench/README.md, "Metrics
+ * overhead").
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "bench.h"
@@ -12,8 +17,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "mcrx/mcrx.h"
+#include "mcrx/mcrx_metrics.h"
 
 struct lib_state {
     mcrx_ctx *ctx;
@@ -23,7 +30,38 @@ struct lib_state {
     uint32_t *idx_of;   /* idx_of[id]: bench sub index */
     uint64_t max_id;
     mcrx_sub **subs;
+    /* --metrics-sample-ms */
+    mcrx_metrics_snapshot *snap[2]; /* [0]: previous sample */
+    mcrx_metrics_interval *delta;
+    int64_t next_sample_ns;
+    uint64_t samples;
+    int sample_status;              /* last snapshot's status */
 };
+
+static int64_t coarse_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Snapshot + delta when the sampling interval has passed (one coarse clock
+ * read per receive call otherwise). */
+static void lib_sample(struct bench *b, struct lib_state *s, bool force)
+{
+    int64_t now = coarse_mono_ns();
+    if (!force && now < s->next_sample_ns)
+        return;
+    s->next_sample_ns = now + (int64_t)b->o.metrics_sample_ms * 1000000;
+    s->sample_status = mcrx_ctx_metrics_snapshot(s->ctx, s->snap[1]);
+    if (s->sample_status != MCRX_OK)
+        return;
+    mcrx_metrics_delta(s->snap[0], s->snap[1], s->delta);
+    mcrx_metrics_snapshot *t = s->snap[0];
+    s->snap[0] = s->snap[1];
+    s->snap[1] = t;
+    s->samples++;
+}
 
 static int lib_kind(const char *name, mcrx_backend_kind *kind)
 {
@@ -117,6 +155,14 @@ static int lib_open(struct bench *b)
         bench_die("calloc");
     for (uint32_t i = 0; i < b->nsubs; i++)
         s->idx_of[s->ids[i]] = i;
+    if (b->o.metrics_sample_ms) {
+        if (mcrx_metrics_snapshot_new(&s->snap[0]) != MCRX_OK ||
+            mcrx_metrics_snapshot_new(&s->snap[1]) != MCRX_OK ||
+            mcrx_metrics_interval_new(&s->delta) != MCRX_OK)
+            bench_die("metrics alloc");
+        lib_sample(b, s, true); /* the first one, outside the timed loop */
+        s->samples = 0;
+    }
     return 0;
 }
 
@@ -151,8 +197,11 @@ static int lib_run_batch(struct bench *b)
     mcrx_ctx *ctx = s->ctx;
     mcrx_packet *p = s->pkts;
     const uint32_t *idx_of = s->idx_of;
+    const bool sample = b->o.metrics_sample_ms != 0;
     while (b->rx < b->target) {
         bench_call(b);
+        if (sample)
+            lib_sample(b, s, false);
         int n = mcrx_ctx_recv_batch(ctx, p, s->maxb);
         if (n > 0) {
             for (int k = 0; k < n; k++)
@@ -176,9 +225,12 @@ static int lib_run_single(struct bench *b)
     struct lib_state *s = b->priv;
     mcrx_ctx *ctx = s->ctx;
     const uint32_t *idx_of = s->idx_of;
+    const bool sample = b->o.metrics_sample_ms != 0;
     mcrx_packet p;
     while (b->rx < b->target) {
         bench_call(b);
+        if (sample)
+            lib_sample(b, s, false);
         int n = mcrx_ctx_try_recv_any(ctx, &p);
         if (n > 0) {
             bench_pkt(b, idx_of[p.sub_id], p.payload, p.len);
@@ -217,6 +269,9 @@ static void lib_close(struct bench *b)
     free(s->ids);
     free(s->idx_of);
     free(s->subs);
+    mcrx_metrics_snapshot_free(s->snap[0]);
+    mcrx_metrics_snapshot_free(s->snap[1]);
+    mcrx_metrics_interval_free(s->delta);
     free(s);
     b->priv = NULL;
 }
@@ -245,13 +300,16 @@ static void lib_describe(struct bench *b, char *buf, size_t len)
              "api=%s lib_backend=%s fell_back=%d max_batch=%u turn_budget=%u "
              "timestamps=%d "
              "rcvbuf_granted=%u lib_pkts=%llu filtered=%llu "
-             "backend_drop_events=%llu recv_errors=%llu truncated=%llu",
+             "backend_drop_events=%llu recv_errors=%llu truncated=%llu "
+             "metrics_sample_ms=%u metrics_samples=%llu metrics_status=%s",
              b->o.api == API_SINGLE ? "single" : b->o.api == API_UV ? "uv" : "batch",
              mcrx_backend_name(mcrx_ctx_backend(s->ctx)),
              (int)mcrx_ctx_backend_fell_back(s->ctx), o.max_batch,
              o.turn_budget, (int)o.timestamps, rcvbuf, (unsigned long long)pk,
              (unsigned long long)filt, (unsigned long long)bed,
-             (unsigned long long)errs, (unsigned long long)trunc);
+             (unsigned long long)errs, (unsigned long long)trunc,
+             b->o.metrics_sample_ms, (unsigned long long)s->samples,
+             b->o.metrics_sample_ms ? mcrx_status_name(s->sample_status) : "-");
 }
 
 const struct bench_backend bench_backend_lib = {

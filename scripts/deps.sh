@@ -5,6 +5,9 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc liburing-dev libcriterion-dev libuv1-dev
 iproute2 util-linux python3 iperf socat hyperfine gnuplot-nox
 python3-dev python3-pytest python3-mesonpy python3-pip python3-venv"
+# metrics tests: promtool (prometheus) checks the Prometheus text export,
+# prometheus_client's parser the OpenMetrics one (tests/test_metrics.c)
+PKGS="$PKGS prometheus python3-prometheus-client"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <mcrx/mcrx.h>
+#include <mcrx/mcrx_metrics.h>
 
 #include <cstdio>
 #include <cstring>

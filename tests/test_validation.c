@@ -38,6 +38,7 @@ static const struct {
     S(MCRX_E_LOCAL_ADDR), S(MCRX_E_SOCKET_FAMILY), S(MCRX_E_SOCKET_PORT),
     S(MCRX_E_JOIN), S(MCRX_E_LEAVE), S(MCRX_E_RECV), S(MCRX_E_WAIT),
     S(MCRX_E_NO_MEMORY), S(MCRX_E_BACKEND_UNAVAILABLE),
+    S(MCRX_E_METRICS_DISABLED), S(MCRX_E_METRICS_WRONG_THREAD),
 };
 #undef S
 #define N_STATUS (sizeof all_status / sizeof all_status[0])

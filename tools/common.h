@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "mcrx/mcrx.h"
+#include "metrics_out.h"
 
 enum {
     TOOL_EXIT_OK = 0,
@@ -120,7 +121,8 @@ struct tool_recv_args {
     uint16_t port;
     uint64_t count;         /* 0: unlimited */
     double timeout_s;       /* < 0: none */
-    bool quiet, stats;
+    bool quiet;
+    struct tool_metrics_args metrics; /* --stats, --metrics-* */
     uint32_t max_payload;   /* 0: library default */
     mcrx_config cfg;
 };
@@ -157,13 +159,8 @@ void tool_recv_banner(const mcrx_config *cfg, const char *source,
 /* The [recv] and payload lines (and [meta] when m), unless --quiet. */
 void tool_recv_packet(const struct tool_recv_args *a, const mcrx_packet *p,
                       const mcrx_metadata *m);
-/* "[stats] ..." summed over subs[0..n); prev is updated. */
-struct tool_stats_state {
-    double t;
-    uint64_t packets, bytes;
-};
-void tool_print_stats(mcrx_sub *const *subs, size_t n,
-                      struct tool_stats_state *prev, double now);
+/* --stats and the metrics outputs: struct tool_metrics (metrics_out.h),
+ * one sampler of the whole context for every receiver. */
 /* "[done] received=N" and the exit status (--count not reached: 1). */
 int tool_recv_done(const struct tool_recv_args *a, uint64_t got, bool timed_out);
 

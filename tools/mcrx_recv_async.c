@@ -5,7 +5,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * Everything happens in loop callbacks: the context's batches, a timer for
- * --timeout, a timer for --stats, and uv_signal for SIGINT/SIGTERM, which
+ * --timeout, a timer for the metrics sampler (--stats, --metrics-*: the
+ * loop thread is the receiving thread, so it may take the snapshots), and
+ * uv_signal for SIGINT/SIGTERM, which
  * closes the handles so the loop ends and mcrx_ctx_free() leaves every
  * group before the [done] line's exit.
  */
@@ -36,11 +38,11 @@ struct app {
     size_t nalso;
     mcrx_ctx *ctx;
     mcrx_uv_ctx *rx;
-    mcrx_sub *subs[1 + MAX_ALSO]; /* borrowed, for --stats */
+    mcrx_sub *subs[1 + MAX_ALSO]; /* borrowed, for the banners */
     size_t nsubs;
     uv_timer_t deadline, stats;
     uv_signal_t sigint, sigterm;
-    struct tool_stats_state st;
+    struct tool_metrics metrics;
     uint64_t got;
     bool timed_out, stopping;
     int rc;
@@ -117,7 +119,7 @@ static void on_deadline(uv_timer_t *t)
 static void on_stats(uv_timer_t *t)
 {
     struct app *app = t->data;
-    tool_print_stats(app->subs, app->nsubs, &app->st, tool_now());
+    tool_metrics_tick(&app->metrics, app->ctx, tool_now(), true);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -164,8 +166,10 @@ static void start_handles(struct app *app, uv_loop_t *loop)
     if (app->a.timeout_s >= 0)
         uv_timer_start(&app->deadline, on_deadline,
                        (uint64_t)(app->a.timeout_s * 1000.0 + 0.5), 0);
-    if (app->a.stats)
-        uv_timer_start(&app->stats, on_stats, 1000, 1000);
+    if (app->metrics.on) {
+        uint64_t ms = (uint64_t)(app->metrics.interval_s * 1000.0 + 0.5);
+        uv_timer_start(&app->stats, on_stats, ms ? ms : 1, ms ? ms : 1);
+    }
     uv_signal_start(&app->sigint, on_signal, SIGINT);
     uv_signal_start(&app->sigterm, on_signal, SIGTERM);
     mcrx_uv_ctx_set_data(app->rx, app);
@@ -183,6 +187,7 @@ int main(int argc, char **argv)
     }
 
     uv_loop_t *loop = uv_default_loop();
+    tool_metrics_init(&app.metrics, &app.a.metrics, tool_now());
     app.ctx = tool_ctx_create(app.a.max_payload, false);
     app.rc = TOOL_EXIT_FAIL;
     if (!join_all(&app))
@@ -194,16 +199,16 @@ int main(int argc, char **argv)
         goto out;
     }
     app.rc = TOOL_EXIT_OK;
-    app.st.t = tool_now();
+    tool_metrics_start(&app.metrics, app.ctx, tool_now());
     start_handles(&app, loop);
     print_banners(&app);
     uv_run(loop, UV_RUN_DEFAULT); /* until shutdown_all closed everything */
     uv_loop_close(loop);
-    if (app.a.stats)
-        tool_print_stats(app.subs, app.nsubs, &app.st, tool_now());
+    tool_metrics_tick(&app.metrics, app.ctx, tool_now(), true); /* last interval */
     if (app.rc == TOOL_EXIT_OK)
         app.rc = tool_recv_done(&app.a, app.got, app.timed_out);
 out:
+    tool_metrics_free(&app.metrics);
     mcrx_ctx_free(app.ctx); /* leaves every group */
     return app.rc;
 }

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "common.h"
+#include "metrics_out.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -30,15 +31,27 @@ static const char recv_usage_fmt[] =
     "                     exit 1 if fewer than N packets arrived by then;\n"
     "                     without it, exit 0 at the timeout\n"
     "  --quiet            no per-packet lines\n"
-    "  --stats            once a second: [stats] pkts/s=.. Mbit/s=.. drops=..\n"
+    "  --stats            each interval: [stats] pkts/s=.. Mbit/s=.. drops=..\n"
     "                     (drops = kernel drops + datagrams filtered out by\n"
     "                     the library, cumulative)\n"
+    "  --metrics-jsonl FILE        append one JSON object per interval\n"
+    "                              (\"-\": stdout; docs/metrics.md)\n"
+    "  --metrics-openmetrics FILE  rewrite FILE atomically each interval\n"
+    "                              (OpenMetrics text)\n"
+    "  --metrics-prom FILE         same in Prometheus text format (for\n"
+    "                              node_exporter's textfile collector)\n"
+    "  --metrics-interval SECS     sampling interval (default 1, or\n"
+    "                              MCRX_METRICS_SUMMARY_SECS)\n"
     "  --max-payload B    bytes kept per datagram (1..65535, default 9216)\n"
     "%s"
     "  -h, --help         this text\n"
     "Environment:\n"
     "  MCRX_BACKEND=recvmmsg|iouring|default   receive backend (exit 3 when\n"
     "                     it cannot run here)\n"
+    "  MCRX_METRICS_SUMMARY_SECS=N  sample every N s (alone: [stats] lines)\n"
+    "  MCRX_METRICS_SUMMARY_FILE=F  with it: append JSON lines to F\n"
+    "  MCRX_METRICS_NODE_ID=ID, MCRX_METRICS_FLAGS_JSON='{..}'  added to\n"
+    "                     each JSON line (node id also as label `node`)\n"
     "Exit status: 0 ok, 1 failure or --count not reached, 2 usage, 3 backend\n"
     "Examples:\n"
     "  %s 239.1.2.3 5000\n"
@@ -46,7 +59,8 @@ static const char recv_usage_fmt[] =
     "  %s ff3e::8000:1234 5000 --source 2001:db8::2 --interface eth0\n";
 
 enum { OPT_SOURCE, OPT_INTERFACE, OPT_COUNT, OPT_TIMEOUT, OPT_QUIET,
-       OPT_STATS, OPT_MAX_PAYLOAD };
+       OPT_STATS, OPT_MAX_PAYLOAD, OPT_M_JSONL, OPT_M_OPENMETRICS, OPT_M_PROM,
+       OPT_M_INTERVAL };
 
 static const struct tool_opt recv_opts[] = {
     {"source", true, OPT_SOURCE},
@@ -56,9 +70,13 @@ static const struct tool_opt recv_opts[] = {
     {"quiet", false, OPT_QUIET},
     {"stats", false, OPT_STATS},
     {"max-payload", true, OPT_MAX_PAYLOAD},
+    {"metrics-jsonl", true, OPT_M_JSONL},
+    {"metrics-openmetrics", true, OPT_M_OPENMETRICS},
+    {"metrics-prom", true, OPT_M_PROM},
+    {"metrics-interval", true, OPT_M_INTERVAL},
 };
 
-#define MAX_OPTS 16
+#define MAX_OPTS 20
 
 /* Parsing state: the arguments and the caller's extra options. */
 struct recv_parse {
@@ -88,7 +106,13 @@ static void recv_opt(void *ud, int id, const char *name, const char *value)
         a->timeout_s = tool_parse_positive_double("--timeout", value);
         break;
     case OPT_QUIET: a->quiet = true; break;
-    case OPT_STATS: a->stats = true; break;
+    case OPT_STATS: a->metrics.stats = true; break;
+    case OPT_M_JSONL: tool_set_once(&a->metrics.jsonl, name, value); break;
+    case OPT_M_OPENMETRICS: tool_set_once(&a->metrics.openmetrics, name, value); break;
+    case OPT_M_PROM: tool_set_once(&a->metrics.prom, name, value); break;
+    case OPT_M_INTERVAL:
+        a->metrics.interval_s = tool_parse_positive_double("--metrics-interval", value);
+        break;
     case OPT_MAX_PAYLOAD:
         a->max_payload = (uint32_t)tool_parse_u64("--max-payload", value, 1, 65535);
         break;
@@ -185,42 +209,6 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Datagrams lost or thrown away: kernel drops (receive queue full) plus
- * datagrams the library filtered out. Backend drop events (io_uring buffer
- * ring ran empty) are shown apart: the datagram stays queued in the socket
- * and is read later, so they are not losses. Summed over subs[0..n). */
-void tool_print_stats(mcrx_sub *const *subs, size_t n,
-                      struct tool_stats_state *prev, double now)
-{
-    mcrx_sub_stats sum, s;
-    memset(&sum, 0, sizeof sum);
-    uint64_t filtered = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!subs[i] || mcrx_sub_get_stats(subs[i], &s) != MCRX_OK)
-            continue;
-        sum.packets += s.packets;
-        sum.bytes += s.bytes;
-        sum.kernel_drops += s.kernel_drops;
-        sum.backend_drop_events += s.backend_drop_events;
-        filtered += s.filtered_group + s.filtered_source +
-                    s.filtered_interface + s.filtered_no_pktinfo;
-    }
-    double dt = now - prev->t;
-    if (dt <= 0)
-        dt = 1e-9;
-    printf("[stats] pkts/s=%.0f Mbit/s=%.3f drops=%" PRIu64
-           " (kernel=%" PRIu64 " filtered=%" PRIu64 ") backend_events=%" PRIu64
-           " total=%" PRIu64 "\n",
-           (double)(sum.packets - prev->packets) / dt,
-           (double)(sum.bytes - prev->bytes) * 8.0 / dt / 1e6,
-           sum.kernel_drops + filtered, sum.kernel_drops, filtered,
-           sum.backend_drop_events, sum.packets);
-    fflush(stdout);
-    prev->t = now;
-    prev->packets = sum.packets;
-    prev->bytes = sum.bytes;
-}
-
 uint64_t tool_recv_add_join(mcrx_ctx *ctx, const mcrx_config *cfg,
                             const char *interface)
 {
@@ -301,6 +289,8 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
     tool_recv_parse(argc, argv, prog, meta, NULL, &a);
     install_signals();
 
+    struct tool_metrics metrics;
+    tool_metrics_init(&metrics, &a.metrics, tool_now());
     mcrx_ctx *ctx = tool_ctx_create(a.max_payload, meta); /* meta shows timestamps */
     mcrx_ctx_options opts;
     mcrx_ctx_get_options(ctx, &opts);
@@ -310,6 +300,7 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
     mcrx_metadata *metas = meta ? calloc(max, sizeof *metas) : NULL;
     if (!pkts || (meta && !metas)) {
         tool_err("out of memory");
+        tool_metrics_free(&metrics);
         mcrx_ctx_free(ctx);
         return TOOL_EXIT_FAIL;
     }
@@ -318,29 +309,23 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
     uint64_t id = tool_recv_add_join(ctx, &a.cfg, a.interface);
     if (id == 0)
         goto out;
-    mcrx_sub *sub = mcrx_ctx_get(ctx, id);
 
     double start = tool_now();
     double deadline = a.timeout_s >= 0 ? start + a.timeout_s : INFINITY;
-    struct tool_stats_state stats = {start, 0, 0};
-    double next_stats = a.stats ? start + 1.0 : INFINITY;
+    tool_metrics_start(&metrics, ctx, start);
     tool_recv_banner(&a.cfg, a.source, a.interface, ctx);
 
     uint64_t got = 0;
     bool timed_out = false;
     while (!g_stop && (a.count == 0 || got < a.count)) {
         double now = tool_now();
-        if (now >= next_stats) {
-            tool_print_stats(&sub, 1, &stats, now);
-            next_stats += 1.0;
-            if (next_stats <= now)
-                next_stats = now + 1.0;
-        }
+        tool_metrics_tick(&metrics, ctx, now, false);
         if (now >= deadline) {
             timed_out = true;
             break;
         }
-        double wake = deadline < next_stats ? deadline : next_stats;
+        double due = tool_metrics_due(&metrics);
+        double wake = deadline < due ? deadline : due;
         int timeout_ms = isinf(wake) ? -1 : ms_until(wake, now);
 
         errno = 0;
@@ -371,11 +356,11 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
         }
     }
 
-    if (a.stats)
-        tool_print_stats(&sub, 1, &stats, tool_now());
+    tool_metrics_tick(&metrics, ctx, tool_now(), true); /* the last interval */
     rc = tool_recv_done(&a, got, timed_out);
 
 out:
+    tool_metrics_free(&metrics);
     free(pkts);
     free(metas);
     mcrx_ctx_free(ctx);

@@ -139,7 +139,11 @@ typedef enum mcrx_status {
     MCRX_E_RECV = -40,
     MCRX_E_WAIT = -41,
     MCRX_E_NO_MEMORY = -42,
-    MCRX_E_BACKEND_UNAVAILABLE = -43  /* backend not built or not usable */
+    MCRX_E_BACKEND_UNAVAILABLE = -43, /* backend not built or not usable */
+
+    /* Metrics (include/mcrx/mcrx_metrics.h). */
+    MCRX_E_METRICS_DISABLED = -60,    /* built with -Dmetrics=false */
+    MCRX_E_METRICS_WRONG_THREAD = -61 /* snapshot off the receive thread */
 } mcrx_status;
 
 /* Human-readable message for a status; never NULL. Static storage. */

@@ -156,6 +156,7 @@ static int add_common(mcrx_ctx *ctx, const mcrx_config *cfg_in, mcrx_socket_t fd
     s->ctx = ctx;
     s->engine = &ctx->engine;
     ctx->subs[ctx->count++] = s; /* ids only grow: stays sorted */
+    MCRX_MX(ctx->mx.counter[MCRX_CC_SUBS_ADDED]++);
     *id_out = s->id;
     return MCRX_OK;
 }
@@ -205,7 +206,8 @@ int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id)
         return MCRX_E_NOT_FOUND;
     struct mcrx_sub *s = ctx->subs[i];
     unlink_index(ctx, i);
-    mcrx_sub_destroy(s);
+    MCRX_MX(ctx->mx.counter[MCRX_CC_SUBS_REMOVED]++);
+    mcrx_sub_destroy(s); /* its counts go to the totals (mcrx_mx_retire) */
     return MCRX_OK;
 }
 
@@ -239,6 +241,7 @@ int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out)
         free(own);
         return mcrx_os_status(st);
     }
+    MCRX_MX(mcrx_mx_retire(ctx, s); ctx->mx.counter[MCRX_CC_SUBS_TAKEN]++);
     s->engine = own;
     s->own_engine = own;
     s->ctx = NULL;
@@ -267,7 +270,9 @@ int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out, mcrx_metadata *met
 {
     if (!ctx || !out)
         return MCRX_E_INVALID_ARG;
-    return mcrx_engine_recv(&ctx->engine, out, meta, max);
+    int n = mcrx_engine_recv(&ctx->engine, out, meta, max);
+    MCRX_MX_CALL(&ctx->mx, n);
+    return n;
 }
 
 mcrx_wait_handle_t mcrx_ctx_fd(const mcrx_ctx *ctx)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/backend.h"
+#include "core/metrics_int.h"
 #include "core/platform.h"
 #include "mcrx/mcrx.h"
 
@@ -58,6 +59,7 @@ struct mcrx_sub {
     uint32_t turn_left;
     uint32_t turn_round;             /* round of its last finished turn */
     mcrx_sub_stats stats;
+    struct mcrx_sub_mx mx;       /* metrics beyond stats (metrics_int.h) */
 };
 
 struct mcrx_ctx {
@@ -69,6 +71,7 @@ struct mcrx_ctx {
     struct mcrx_sub **subs; /* ascending id */
     size_t count, cap;
     uint64_t next_id;
+    struct mcrx_ctx_mx mx;       /* metrics (metrics_int.h) */
 };
 
 /* status.c. Return status; on an OS-class status make errno match

@@ -319,6 +319,7 @@ static bool deliver(struct mcrx_sub *s, const struct mcrx_rx *rx,
     s->stats.bytes += rx->wire_len;
     if (rx->flags & MCRX_RX_TRUNC)
         s->stats.truncated++;
+    MCRX_MX_DELIVERED(s, rx);
     if (m)
         fill_meta(s, rx, m);
     return true;
@@ -372,6 +373,7 @@ static int refill(struct mcrx_engine *e)
         end_turn(e, s, true);
         return got;
     }
+    MCRX_MX_READ(s, got, want);
     e->carry_seq = e->seq;
     e->carry_adopted = false;
     e->seq += (uint64_t)got;
@@ -393,6 +395,7 @@ static size_t serve_carry(struct mcrx_engine *e, mcrx_packet *out,
     while (n < space && !carry_empty(e))
         if (deliver(s, &e->rx[e->carry_pos++], &out[n], meta ? &meta[n] : NULL))
             n++;
+    MCRX_MX_NOTE_LAST(s);
     if (carry_empty(e) && (e->carry_drained || s->turn_left == 0))
         end_turn(e, s, e->carry_drained);
     return n;
@@ -456,14 +459,17 @@ static int recv_sub_once(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *me
             s->stats.recv_errors++;
             return got;
         }
+        MCRX_MX_READ(s, got, 1);
         if (got == 0) {
             active_remove(e, s); /* dry: back when the backend says so */
             return 0;
         }
         e->seq++;
         e->outstanding++;
-        if (deliver(s, &rx, out, meta))
+        if (deliver(s, &rx, out, meta)) {
+            MCRX_MX_NOTE_LAST(s); /* rx is on the stack */
             return 1;
+        }
     }
     return 0;
 }

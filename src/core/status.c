@@ -1,5 +1,6 @@
 /* Status codes: names and messages. SPDX-License-Identifier: BSD-2-Clause */
 #include "core/internal.h"
+#include "mcrx/mcrx_metrics.h"
 
 #define MCRX_STATUS_TABLE(X)                                                   \
     X(MCRX_OK, "success")                                                      \
@@ -37,7 +38,9 @@
     X(MCRX_E_RECV, "receiving failed")                                        \
     X(MCRX_E_WAIT, "waiting for readiness failed")                            \
     X(MCRX_E_NO_MEMORY, "out of memory")                                      \
-    X(MCRX_E_BACKEND_UNAVAILABLE, "receive backend not compiled in or not usable on this system")
+    X(MCRX_E_BACKEND_UNAVAILABLE, "receive backend not compiled in or not usable on this system") \
+    X(MCRX_E_METRICS_DISABLED, "metrics are not compiled into this build (-Dmetrics=false)") \
+    X(MCRX_E_METRICS_WRONG_THREAD, "metrics snapshot taken off the thread that receives on the context")
 
 const char *mcrx_strerror(int status)
 {

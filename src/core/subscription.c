@@ -47,6 +47,7 @@ void mcrx_sub_destroy(struct mcrx_sub *s)
         mcrx_plat_leave(s->fd, &s->cfg, &s->jif);
         mcrx_os_error_set(os_error);
     }
+    MCRX_MX(if (s->ctx) mcrx_mx_retire(s->ctx, s));
     mcrx_plat_socket_close(s->fd);
     if (s->own_engine) {
         mcrx_engine_destroy(s->own_engine);
@@ -133,6 +134,7 @@ int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out, mcrx_metadata *meta)
         return MCRX_E_INVALID_ARG;
     if (sub->state != MCRX_SUB_JOINED)
         return MCRX_E_NOT_JOINED;
+    MCRX_MX(if (sub->ctx) sub->ctx->mx.rx_thread = MCRX_MX_THREAD());
     return mcrx_engine_recv_sub(sub, out, meta);
 }
 
