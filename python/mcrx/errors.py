@@ -138,6 +138,8 @@ _STATUSES = {
     -41: ("WaitError", OsError),
     -42: ("NoMemory", OsError),
     -43: ("BackendUnavailable", OsError),
+    -60: ("MetricsDisabled", Error),
+    -61: ("MetricsWrongThread", Error),
 }
 
 _BY_STATUS: dict[int, type[Error]] = {}
