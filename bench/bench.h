@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-enum bench_mode { MODE_DRAIN, MODE_SUSTAINED, MODE_SCALE, MODE_FAIRNESS };
+enum bench_mode { MODE_DRAIN, MODE_SUSTAINED, MODE_SCALE, MODE_FAIRNESS,
+                  MODE_LATENCY };
 enum bench_api { API_BATCH, API_SINGLE, API_UV };
 
 struct bench_opts {
@@ -47,6 +48,10 @@ struct bench_opts {
     unsigned raw_cmsg;    /* raw/naive: RAW_CMSG_* enabled on the socket */
     const char *perf_ctl; /* "ctl-fifo,ack-fifo" of perf record --control:
                              profiling is enabled around the timed loop */
+    uint32_t coalesce_us; /* library: mcrx_ctx_options.coalesce_us */
+    uint32_t busy_poll_us; /* library: mcrx_ctx_options.busy_poll_us */
+    uint32_t send_batch;  /* paced sender: datagrams per sendmmsg, at most
+                             (latency: 1, each stamped before its call) */
 };
 
 /* Per-subscription traffic description. */
@@ -111,7 +116,7 @@ struct bench_backend {
     void (*describe)(struct bench *b, char *buf, size_t len);
 };
 
-enum { PP_COUNT = 0, PP_FAIR = 1 };
+enum { PP_COUNT = 0, PP_FAIR = 1, PP_LAT = 2 };
 
 /* Control messages the reference receivers enable (--raw-cmsg). */
 enum {
@@ -132,7 +137,10 @@ struct bench {
     uint64_t target;            /* stop when rx reaches it */
     uint64_t sink;              /* payload words read (keeps loads live) */
     uint64_t bad_dst;           /* raw: pktinfo destination != group */
-    int per_pkt;                /* PP_COUNT / PP_FAIR */
+    int per_pkt;                /* PP_COUNT / PP_FAIR / PP_LAT */
+    uint32_t *lat_ns;           /* latency mode: receive - send time of
+                                   each datagram, in arrival order */
+    uint64_t lat_n, lat_cap;
     struct fair_state fair;
     uint32_t flood_idx;         /* fairness: index of the flooded sub */
     /* Jain windows (fairness phase A) */
@@ -160,13 +168,16 @@ int bench_idle(struct bench *b);
 void bench_fair_pkt(struct bench *b, uint32_t idx, const uint8_t *p,
                     size_t len);
 void bench_fair_window(struct bench *b);
+void bench_lat_pkt(struct bench *b, const uint8_t *p);
 
 /* Payload layout written by every sender. */
 struct bench_hdr {
     uint64_t seq;
-    int64_t send_ns;   /* CLOCK_MONOTONIC, fairness quiet packets only */
+    int64_t send_ns;   /* CLOCK_MONOTONIC: fairness quiet packets, and
+                          every datagram of the latency mode (stamped just
+                          before its own sendmsg) */
     uint32_t sub;      /* destination sub index */
-    uint32_t kind;     /* 0 bulk/flood, 1 quiet */
+    uint32_t kind;     /* 0 bulk/flood, 1 quiet, 2 latency */
 };
 #define BENCH_MIN_LEN ((uint32_t)sizeof(struct bench_hdr))
 
@@ -193,6 +204,8 @@ static inline void bench_pkt(struct bench *b, uint32_t idx, const uint8_t *p,
     b->rx_per_sub[idx]++;
     if (__builtin_expect(b->per_pkt == PP_FAIR, 0))
         bench_fair_pkt(b, idx, p, len);
+    else if (b->per_pkt == PP_LAT)
+        bench_lat_pkt(b, p);
     b->rx++;
     if (__builtin_expect(b->rx == b->win_next, 0))
         bench_fair_window(b);

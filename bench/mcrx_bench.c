@@ -281,6 +281,8 @@ static void sender_close(struct sender *s)
 static void sender_send(struct sender *s, const uint32_t *pick, int n,
                         uint32_t kind, int64_t send_ns)
 {
+    if (kind == 2) /* latency: stamped just before its own call */
+        send_ns = bench_now_ns();
     for (int k = 0; k < n; k++) {
         struct bench_hdr h = {.seq = s->seq++, .send_ns = send_ns,
                               .sub = pick[k], .kind = kind};
@@ -346,7 +348,9 @@ struct child_report {
     int64_t elapsed_ns;
 };
 
-/* Paced sender: rate datagrams/s for secs, round-robin over active subs. */
+/* Paced sender: rate datagrams/s for secs, round-robin over active subs.
+ * Latency mode: one datagram per sendmmsg (send_batch 1), each stamped with
+ * CLOCK_MONOTONIC just before its call. */
 static void child_paced(struct bench *b, const uint32_t *active, uint32_t na,
                         int result_fd)
 {
@@ -375,11 +379,13 @@ static void child_paced(struct bench *b, const uint32_t *active, uint32_t na,
         /* small batches at low rates keep the flow smooth */
         if (b->o.rate <= 200000 && n > 8)
             n = 8;
+        if (b->o.send_batch && n > (int)b->o.send_batch)
+            n = (int)b->o.send_batch;
         for (int k = 0; k < n; k++) {
             pick[k] = active[rr];
             rr = rr + 1 == na ? 0 : rr + 1;
         }
-        sender_send(&s, pick, n, 0, 0);
+        sender_send(&s, pick, n, b->o.mode == MODE_LATENCY ? 2 : 0, 0);
     }
     struct child_report rep = {s.sent, bench_now_ns() - t0};
     if (write(result_fd, &rep, sizeof rep) != sizeof rep)
@@ -703,7 +709,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: mcrx_bench MODE --backend NAME [options]\n"
-        "  MODE: drain | sustained | scale | fairness\n"
+        "  MODE: drain | sustained | scale | fairness | latency\n"
         "  NAME: raw-recvmmsg | naive | libuv | recvmmsg | iouring | default\n"
         "        (default: the library's default backend, or $MCRX_BACKEND)\n"
         "  --count N        datagrams queued (drain, scale; fairness: flood)"
@@ -711,8 +717,13 @@ static void usage(FILE *f)
         "  --len L          datagram payload bytes [64] (>= %u)\n"
         "  --subs K         subscriptions [1; fairness 10]\n"
         "  --active A       subs receiving traffic [scale 1, else K]\n"
-        "  --rate PPS       sustained: sender rate [100000]\n"
-        "  --seconds T      sustained: sender time [2]; fairness: max [10]\n"
+        "  --rate PPS       sustained, latency: sender rate [100000]\n"
+        "  --seconds T      sustained, latency: sender time [2]; fairness:"
+        " max [10]\n"
+        "  --send-batch N   paced sender: datagrams per sendmmsg at most"
+        " [latency 1]\n"
+        "  --coalesce-us U  library: mcrx_ctx_options.coalesce_us [0]\n"
+        "  --busy-poll-us U library: mcrx_ctx_options.busy_poll_us [0]\n"
         "  --api batch|single|uv  library call used [batch]; uv: the batch\n"
         "                   call driven by mcrx-uv on a libuv loop\n"
         "  --rcvbuf BYTES   receive buffer per socket [1 GiB; sustained 4 MiB]\n"
@@ -794,6 +805,8 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
         o->mode = MODE_SCALE;
     else if (!strcmp(argv[1], "fairness"))
         o->mode = MODE_FAIRNESS;
+    else if (!strcmp(argv[1], "latency"))
+        o->mode = MODE_LATENCY;
     else {
         fprintf(stderr, "mcrx_bench: unknown mode %s\n", argv[1]);
         usage(stderr);
@@ -839,6 +852,12 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
             o->max_batch = (uint32_t)parse_u64(v, a);
         else if (ARG("--turn-budget"))
             o->turn_budget = (uint32_t)parse_u64(v, a);
+        else if (ARG("--send-batch"))
+            o->send_batch = (uint32_t)parse_u64(v, a);
+        else if (ARG("--coalesce-us"))
+            o->coalesce_us = (uint32_t)parse_u64(v, a);
+        else if (ARG("--busy-poll-us"))
+            o->busy_poll_us = (uint32_t)parse_u64(v, a);
         else if (ARG("--quiet-us"))
             o->quiet_us = (uint32_t)parse_u64(v, a);
         else if (ARG("--cpu-rx"))
@@ -911,7 +930,10 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
     if (o->seconds < 0)
         o->seconds = o->mode == MODE_FAIRNESS ? 10 : 2;
     if (o->rcvbuf == UINT64_MAX)
-        o->rcvbuf = o->mode == MODE_SUSTAINED ? (4u << 20) : (1u << 30);
+        o->rcvbuf = o->mode == MODE_SUSTAINED || o->mode == MODE_LATENCY
+                        ? (4u << 20) : (1u << 30);
+    if (o->mode == MODE_LATENCY && !o->send_batch)
+        o->send_batch = 1;
     if (o->no_timestamps && (!strcmp(o->backend, "raw-recvmmsg") ||
                              !strcmp(o->backend, "raw") ||
                              !strcmp(o->backend, "naive") ||
@@ -1147,6 +1169,113 @@ static int mode_sustained(struct bench *b)
     return bad;
 }
 
+/* latency: receive time minus send time of one datagram (the sender
+ * stamped CLOCK_MONOTONIC just before its sendmsg). */
+void bench_lat_pkt(struct bench *b, const uint8_t *p)
+{
+    struct bench_hdr h;
+    memcpy(&h, p, sizeof h);
+    int64_t d = bench_now_ns() - h.send_ns;
+    if (h.kind != 2 || d < 0)
+        d = 0; /* cannot happen: same clock, sent before received */
+    if (b->lat_n < b->lat_cap)
+        b->lat_ns[b->lat_n] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+    b->lat_n++;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, c = *(const uint32_t *)y;
+    return (a > c) - (a < c);
+}
+
+/* Nearest-rank percentile q (0..1] of the sorted v[0..n), in us. */
+static double pct_us(const uint32_t *v, uint64_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    uint64_t r = (uint64_t)ceil(q * (double)n);
+    return v[(r ? r : 1) - 1] / 1e3;
+}
+
+/* latency: like sustained (paced sender on core 1, receiver on core 0
+ * blocking when idle), but every datagram carries its send time and the
+ * receiver notes receive - send per datagram; p50/p99/p99.9/max of all of
+ * them, the receiver's CPU time per datagram and its voluntary context
+ * switches (wake-ups) per 1000 datagrams. */
+static int mode_latency(struct bench *b)
+{
+    b->lat_cap = (uint64_t)((double)b->o.rate * b->o.seconds * 1.2) + 4096;
+    b->lat_ns = malloc(b->lat_cap * sizeof *b->lat_ns);
+    if (!b->lat_ns)
+        bench_die("malloc");
+    memset(b->lat_ns, 0, b->lat_cap * sizeof *b->lat_ns); /* no page
+                                                    faults while timed */
+    b->per_pkt = PP_LAT;
+    b->target = UINT64_MAX;
+    b->win_next = UINT64_MAX;
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    double c0 = cpu_secs();
+    int64_t t0 = bench_now_ns();
+    child_go(b, &the_child);
+    int rc = b->be->run(b);
+    int64_t t1 = bench_now_ns();
+    double c1 = cpu_secs();
+    getrusage(RUSAGE_SELF, &r1);
+    struct child_report rep;
+    read_child_report(b, &the_child, &rep);
+    if (rc)
+        return rc;
+    uint64_t drops = b->be->kernel_drops(b);
+    uint64_t n = b->lat_n < b->lat_cap ? b->lat_n : b->lat_cap;
+    qsort(b->lat_ns, n, sizeof *b->lat_ns, cmp_u32);
+    double sum = 0;
+    for (uint64_t i = 0; i < n; i++)
+        sum += b->lat_ns[i];
+    double tx_secs = rep.elapsed_ns / 1e9;
+    double cpu = c1 - c0;
+    uint64_t lost = rep.sent > b->rx + drops ? rep.sent - b->rx - drops : 0;
+    long vcs = r1.ru_nvcsw - r0.ru_nvcsw;
+    put("mode=latency backend=%s pkts=%llu secs=%.3f mpps=%.4f drops=%llu",
+        b->o.backend, (unsigned long long)b->rx, tx_secs,
+        tx_secs > 0 ? b->rx / tx_secs / 1e6 : 0, (unsigned long long)drops);
+    put(" sent=%llu lost=%llu rate=%llu rate_sent=%.0f len=%u subs=%u "
+        "lat_n=%llu lat_p50_us=%.2f lat_p99_us=%.2f lat_p999_us=%.2f "
+        "lat_max_us=%.2f lat_mean_us=%.2f cpu_secs=%.3f cpu_ns_per_pkt=%.1f "
+        "cpu_util=%.3f wakeups_per_kpkt=%.1f invol_cs=%ld coalesce_us=%u "
+        "busy_poll_us=%u rx_secs=%.3f bad_dst=%llu",
+        (unsigned long long)rep.sent, (unsigned long long)lost,
+        (unsigned long long)b->o.rate, tx_secs > 0 ? rep.sent / tx_secs : 0,
+        b->o.len, b->nsubs, (unsigned long long)b->lat_n,
+        pct_us(b->lat_ns, n, 0.50), pct_us(b->lat_ns, n, 0.99),
+        pct_us(b->lat_ns, n, 0.999), pct_us(b->lat_ns, n, 1.0),
+        n ? sum / (double)n / 1e3 : 0, cpu, b->rx ? cpu * 1e9 / b->rx : 0,
+        t1 > t0 ? cpu / ((double)(t1 - t0) / 1e9) : 0,
+        b->rx ? vcs * 1000.0 / (double)b->rx : 0,
+        r1.ru_nivcsw - r0.ru_nivcsw, b->o.coalesce_us, b->o.busy_poll_us,
+        (double)(t1 - t0) / 1e9, (unsigned long long)b->bad_dst);
+    emit(b);
+    int bad = 0;
+    if (b->rx + drops != rep.sent || b->rx == 0 || b->bad_dst ||
+        b->lat_n != b->rx || b->lat_n > b->lat_cap) {
+        fprintf(stderr, "mcrx_bench: FAIL: received %llu + dropped %llu != "
+                        "sent %llu, or %llu latencies for %llu datagrams\n",
+                (unsigned long long)b->rx, (unsigned long long)drops,
+                (unsigned long long)rep.sent, (unsigned long long)b->lat_n,
+                (unsigned long long)b->rx);
+        bad = 1;
+    }
+    if (b->o.strict && drops) {
+        fprintf(stderr, "mcrx_bench: FAIL: %llu kernel drops (--strict)\n",
+                (unsigned long long)drops);
+        bad = 1;
+    }
+    free(b->lat_ns);
+    b->lat_ns = NULL;
+    return bad;
+}
+
 /* fairness:
  * A) equal loads: count/K datagrams queued to each of the K subs
  *    (interleaved), then drained; Jain's index over the per-sub counts at
@@ -1367,7 +1496,7 @@ int main(int argc, char **argv)
     }
     b->win_next = UINT64_MAX;
 
-    if (b->o.mode == MODE_SUSTAINED)
+    if (b->o.mode == MODE_SUSTAINED || b->o.mode == MODE_LATENCY)
         spawn_sender(b, &the_child, CHILD_PACED);
     else if (b->o.mode == MODE_FAIRNESS)
         spawn_sender(b, &the_child, CHILD_QUIET);
@@ -1388,6 +1517,9 @@ int main(int argc, char **argv)
         break;
     case MODE_FAIRNESS:
         rc = mode_fairness(b);
+        break;
+    case MODE_LATENCY:
+        rc = mode_latency(b);
         break;
     }
     if (b->o.expect_zero_allocs) {
