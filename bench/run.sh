@@ -823,11 +823,14 @@ for a in (1, 10):
 with open(os.path.join(data, 'latency.dat'), 'w') as fh, \
         open(os.path.join(data, 'latency-names.txt'), 'w') as fn:
     for c in sorted({c for c, r in lat_med}, key=lambda k: (LAT_ORDER.index(k), k)):
-        fh.write(f'# {NAMES.get(c, c)}: sent/s p50 p99 p99.9 (us, medians)\n')
+        fh.write(f'# {NAMES.get(c, c)}: step, rate asked, p50 p99 p99.9 (us, medians), sent/s\n')
         fn.write(NAMES.get(c, c) + '\n')
-        for r in sorted({r for cc, r in lat_med if cc == c}):
+        for i, r in enumerate(sorted({r for cc, r in lat_med})):
+            if (c, r) not in lat_med:
+                continue
             m = lat_med[(c, r)][0]
-            fh.write(f"{m['rate_sent']:.0f} {m['lat_p50_us']:.1f} {m['lat_p99_us']:.1f} {m['lat_p999_us']:.1f}\n")
+            lbl = 'max' if r >= 1000000 else f'{r // 1000}k'
+            fh.write(f"{i} \"{lbl}\" {m['lat_p50_us']:.1f} {m['lat_p99_us']:.1f} {m['lat_p999_us']:.1f} {m['rate_sent']:.0f}\n")
         fh.write('\n\n')
 with open(os.path.join(data, 'scale-names.txt'), 'w') as fh:
     for c in skeys:
@@ -879,8 +882,8 @@ EOF
     i=0
     while IFS= read -r name; do
         [ -n "$p50" ] && p50="$p50, " && p99="$p99, "
-        p50="$p50\"$DATA/latency.dat\" index $i using 1:2 with linespoints title \"$name\""
-        p99="$p99\"$DATA/latency.dat\" index $i using 1:3 with linespoints notitle"
+        p50="$p50\"$DATA/latency.dat\" index $i using 1:3:xtic(2) with linespoints title \"$name\""
+        p99="$p99\"$DATA/latency.dat\" index $i using 1:4:xtic(2) with linespoints notitle"
         i=$((i + 1))
     done < <(cat "$DATA/latency-names.txt" 2>/dev/null)
     if [ -n "$p50" ]; then
@@ -888,8 +891,9 @@ EOF
 set terminal pngcairo size 1300,560 font ",10" noenhanced
 set output "$OUT/latency.png"
 set multiplot layout 1,2 title "latency (receive - send) vs rate, median of rounds, 64 B, $(nproc)-core VM shared with other work"
-set logscale xy
-set xlabel "datagrams / s sent"
+set logscale y
+set xrange [-0.3:*]
+set xlabel "rate asked (max: as fast as the sender goes; see latest.md for the rate reached)"
 set ylabel "microseconds"
 set grid
 set key top left font ",8"
