@@ -346,6 +346,13 @@ static void start_call(struct mcrx_engine *e)
     e->outstanding = (uint32_t)(e->seq - keep_from);
 }
 
+/* A new round: every sub ready now is due a turn. */
+static void start_round(struct mcrx_engine *e)
+{
+    e->round++;
+    e->round_left = e->active_count;
+}
+
 static void end_turn(struct mcrx_engine *e, struct mcrx_sub *s, bool drained)
 {
     active_remove(e, s); /* counts the turn off the round */
@@ -418,6 +425,12 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
             continue;
         }
         if (!e->head || e->round_left == 0) {
+            /* Every sub ran dry and the caller has packets: hand them out
+             * now. Polling again would mostly find nothing (one wasted
+             * syscall per wake-up with a readiness backend); whatever
+             * turned ready meanwhile keeps the wait object signalled. */
+            if (!e->head && n > 0)
+                break;
             if (polls_left == 0)
                 break;
             polls_left--;
@@ -428,8 +441,7 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
             }
             if (!e->head)
                 break;
-            e->round++; /* a new round: every ready sub is due a turn */
-            e->round_left = e->active_count;
+            start_round(e);
         }
         if (e->outstanding == e->max_batch)
             break; /* every slot is in use */
@@ -487,6 +499,11 @@ int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms)
 {
     start_call(e);
     int st = (!carry_empty(e) || e->head) ? 1 : engine_poll(e, timeout_ms);
+    if (st > 0 && e->head && e->round_left == 0) {
+        /* This poll starts a round, as the next receive call's would:
+         * that call then reads at once instead of polling again. */
+        start_round(e);
+    }
     end_call(e);
     return st < 0 ? mcrx_os_status(st) : st > 0;
 }
