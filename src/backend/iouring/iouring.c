@@ -111,6 +111,10 @@
  * drain and its signal keeps the fd readable. efd_set tracks "the counter
  * is known to be (or about to be) non-zero" to save the read()/write()
  * syscalls in the common cases.
+ * Until the application first asks for the wait object (wait_handle(),
+ * i.e. mcrx_ctx_fd()), nobody can be watching it, so service() leaves the
+ * counter alone (no read()/write() per wake-up); the first wait_handle()
+ * settles it as the last service() would have.
  *
  * Availability: create() returns MCRX_E_BACKEND_UNAVAILABLE (errno kept)
  * when io_uring_queue_init fails with ENOSYS / EPERM / EACCES / EINVAL
@@ -201,8 +205,12 @@ struct mcrx_backend_sub {
 struct mcrx_backend {
     struct io_uring ring;
     bool ring_ok;
+    unsigned taskrun;           /* IORING_SETUP_* task-run flags in use */
     int efd;
     bool efd_set;               /* eventfd counter known (about to be) > 0 */
+    bool efd_exposed;           /* wait_handle() was asked: someone may
+                                   watch the eventfd, keep it settled */
+    bool last_hold;             /* hold of the last service() */
     uint32_t cq_entries;
     uint32_t nbufs;             /* sub_ring_size */
     uint32_t mask;
@@ -495,7 +503,10 @@ static unsigned harvest(struct mcrx_backend *b, bool after_drain)
     struct io_uring_cqe *cqe;
     /* Defence in depth: CQEs on the kernel's overflow list (which the CQ
      * bound rules out) only come back through io_uring_enter. */
-    if (IO_URING_READ_ONCE(*b->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+    unsigned kf = IO_URING_READ_ONCE(*b->ring.sq.kflags);
+    /* IORING_SQ_TASKRUN (only with IORING_SETUP_TASKRUN_FLAG): completions
+     * wait as task work; entering the kernel turns them into CQEs. */
+    if (kf & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))
         (void)io_uring_get_events(&b->ring);
     io_uring_for_each_cqe(&b->ring, head, cqe) {
         handle_cqe(b, cqe);
@@ -647,6 +658,14 @@ static bool needs_service(const struct mcrx_backend *b)
  * core holds read-ahead (hold), or the backend needs service". */
 static void settle_efd(struct mcrx_backend *b, bool hold)
 {
+    if (!b->efd_exposed) {
+        /* Nobody can watch an fd the application never asked for: skip
+         * the read()/write() per wake-up. The counter only grows meanwhile
+         * (it may be readable: one spurious wake-up at most once exposed),
+         * and ur_wait_handle() settles it properly when first asked. */
+        b->efd_set = true;
+        return;
+    }
     if (b->ready_subs || hold || needs_service(b)) {
         if (!b->efd_set)
             efd_raise(b);
@@ -843,6 +862,26 @@ static bool env_true(const char *name)
     return v && strcmp(v, "1") == 0;
 }
 
+/* How completions run. COOP_TASKRUN: the kernel queues a completion's task
+ * work without interrupting the thread (no IPI); it runs at the thread's
+ * next kernel entry, and TASKRUN_FLAG sets IORING_SQ_TASKRUN meanwhile so
+ * harvest() enters the kernel for it. A sleeping thread is still woken
+ * (TWA_SIGNAL_NO_IPI wakes it), so a wait on the eventfd or the ring is
+ * not delayed. Not DEFER_TASKRUN: it requires SINGLE_ISSUER, which binds
+ * the ring to the creating (or enabling) thread for good, submissions and
+ * registrations alike (kernel commits 7cae596bc31f, d7cce96c449e), while a
+ * context may be created on one thread and used on another; and it gained
+ * nothing measurable here (bench/README.md "io_uring wake-up").
+ * MEASUREMENT HOOK: MCRX_TEST_IOURING_TASKRUN=none sets up the ring
+ * without it, as before. */
+static unsigned taskrun_flags(void)
+{
+    const char *v = getenv("MCRX_TEST_IOURING_TASKRUN");
+    if (v && strcmp(v, "none") == 0)
+        return 0;
+    return IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+}
+
 static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
 {
     /* TEST HOOKS, so the fallback to recvmmsg can be tested on any
@@ -878,11 +917,17 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
     params.cq_entries = want < CQ_MIN ? CQ_MIN : want;
 
     int st, saved, ret;
+    b->taskrun = taskrun_flags();
     for (;;) { /* smaller CQs when locked memory is short (old kernels) */
         struct io_uring_params try = params;
+        try.flags |= b->taskrun;
         ret = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &try);
         if (ret == 0)
             params = try;
+        if (ret == -EINVAL && b->taskrun) { /* kernel < 5.19 / 6.1 */
+            b->taskrun = 0;
+            continue;
+        }
         if (ret != -ENOMEM || params.cq_entries <= CQ_MIN)
             break;
         params.cq_entries /= 2;
@@ -942,7 +987,20 @@ fail:
     return mcrx_plat_fail_with(st, saved);
 }
 
-static mcrx_wait_handle_t ur_wait_handle(const struct mcrx_backend *b) { return b->efd; }
+/* The first call exposes the eventfd (mcrx_ctx_fd(), on the context's
+ * thread like every context call): from then on every service() settles
+ * it; settle it now, as the last service() would have. The backend object
+ * itself is never const (allocated by ur_create). */
+static mcrx_wait_handle_t ur_wait_handle(const struct mcrx_backend *cb)
+{
+    struct mcrx_backend *b = (struct mcrx_backend *)cb;
+    if (!b->efd_exposed) {
+        b->efd_exposed = true;
+        b->efd_set = true; /* unknown: drain, harvest, raise if needed */
+        settle_efd(b, b->last_hold);
+    }
+    return b->efd;
+}
 
 /* ------------------------------------------------------------------ */
 /* Attach / detach                                                     */
@@ -1182,6 +1240,7 @@ static void ur_service(struct mcrx_backend *b, bool hold)
 {
     replenish(b);
     submit(b);
+    b->last_hold = hold;
     settle_efd(b, hold);
 }
 
