@@ -111,6 +111,8 @@ static int lib_open(struct bench *b)
         opts.turn_budget = b->o.turn_budget;
     if (b->o.no_timestamps)
         opts.timestamps = false;
+    opts.coalesce_us = b->o.coalesce_us;
+    opts.busy_poll_us = b->o.busy_poll_us;
     rc = mcrx_ctx_new(&s->ctx, &opts);
     if (rc == MCRX_E_BACKEND_UNAVAILABLE) {
         fprintf(stderr, "mcrx_bench: backend %s unavailable here: %s\n",

@@ -231,3 +231,102 @@ Test(eventloop, os_error_is_the_failing_calls)
     cr_expect_eq(errno, EBADF);
     mcrx_ctx_free(ctx);
 }
+
+/* Opt-in coalescing (coalesce_us): datagrams that arrive at a rate, read
+ * with mcrx_ctx_wait + recv_batch, all arrive (none stays behind a wait
+ * that lingered), and an idle wait still times out. No timing asserted. */
+Test(eventloop, coalescing_wait_delivers_every_datagram)
+{
+    mcrx_ctx_options o = mt_opts();
+    o.coalesce_us = 2000;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    const char *g = mt_group_asm4(FILE_NO, 20);
+    mcrx_config c = mt_cfg_asm4(g, PORT(20), MT_V4_RX);
+    uint64_t id = mt_add_join(ctx, &c);
+    cr_expect_eq(mcrx_ctx_wait(ctx, 50), 0, "idle wait with coalescing");
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    static mcrx_packet pkts[256];
+    long got = 0;
+    for (unsigned k = 0; k < 40; k++) { /* 40 x 5, 1 ms apart */
+        mt_send_seq(&s, g, PORT(20), "c", 5 * k, 5);
+        usleep(1000);
+        int n;
+        while ((n = mcrx_ctx_recv_batch(ctx, pkts, 256)) > 0)
+            got += n;
+        cr_assert_geq(n, 0, "recv_batch: %s", mcrx_strerror(n));
+    }
+    while (got < 200 && mcrx_ctx_wait(ctx, 2000) == 1) {
+        int n = mcrx_ctx_recv_batch(ctx, pkts, 256);
+        cr_assert_geq(n, 0, "recv_batch: %s", mcrx_strerror(n));
+        got += n;
+    }
+    cr_expect_eq(got, 200, "%ld of 200 with coalesce_us 2000", got);
+    mcrx_sub_stats st;
+    stats_of(ctx, id, &st);
+    cr_expect_eq(st.kernel_drops, 0);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}
+
+/* Coalescing with the user's own loop on mcrx_ctx_fd(): the fd wakes for
+ * every burst (coalescing only touches the library's own waits). */
+Test(eventloop, coalescing_ctx_fd_bursts)
+{
+    mcrx_ctx_options o = mt_opts();
+    o.coalesce_us = 5000;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    const char *g = mt_group_asm4(FILE_NO, 21);
+    mcrx_config c = mt_cfg_asm4(g, PORT(21), MT_V4_RX);
+    (void)mt_add_join(ctx, &c);
+    struct loop l = loop_open(ctx);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    long got = 0;
+    for (unsigned k = 0; k < 10; k++) {
+        mt_send_seq(&s, g, PORT(21), "f", 3 * k, 3);
+        long want = 3 * (long)(k + 1);
+        while (got < want && loop_wait(&l, 2000) == 1)
+            got += drain_once(ctx, NULL);
+        cr_expect_eq(got, want, "burst %u: %ld of %ld", k, got, want);
+    }
+    mt_sender_close(&s);
+    close(l.ep);
+    mcrx_ctx_free(ctx);
+}
+
+/* Opt-in busy polling (busy_poll_us): SO_BUSY_POLL is set on the sockets,
+ * or, without CAP_NET_ADMIN, adding the subscription fails with
+ * MCRX_E_SOCKET_OPTION / EPERM as documented; never silently ignored. */
+Test(eventloop, busy_poll_option)
+{
+    mcrx_ctx_options o = mt_opts();
+    o.busy_poll_us = 50;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    const char *g = mt_group_asm4(FILE_NO, 22);
+    mcrx_config c = mt_cfg_asm4(g, PORT(22), MT_V4_RX);
+    uint64_t id = 0;
+    int rc = mcrx_ctx_add(ctx, &c, &id);
+    if (rc != MCRX_OK) {
+        cr_expect_eq(rc, MCRX_E_SOCKET_OPTION, "add: %s", mcrx_status_name(rc));
+        cr_expect_eq(mcrx_last_os_error(), EPERM);
+        mcrx_ctx_free(ctx);
+        return;
+    }
+    int v = 0;
+    socklen_t len = sizeof v;
+    cr_assert_eq(getsockopt(mcrx_sub_fd(mcrx_ctx_get(ctx, id)), SOL_SOCKET,
+                            SO_BUSY_POLL, &v, &len), 0);
+    cr_expect_eq(v, 50, "SO_BUSY_POLL = %d", v);
+    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, g, PORT(22), "p", 0, 20);
+    long got = 0;
+    static mcrx_packet pkts[256];
+    while (got < 20 && mcrx_ctx_wait(ctx, 2000) == 1) {
+        int n = mcrx_ctx_recv_batch(ctx, pkts, 256);
+        cr_assert_geq(n, 0);
+        got += n;
+    }
+    cr_expect_eq(got, 20);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}

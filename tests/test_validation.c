@@ -728,6 +728,25 @@ Test(validation, bad_options)
     o = mt_opts(); o.max_batch = 4097;    expect_bad_option(o, "max_batch 4097");
     o = mt_opts(); o.turn_budget = 0;     expect_bad_option(o, "turn_budget 0");
     o = mt_opts(); o.turn_budget = 4097;  expect_bad_option(o, "turn_budget 4097");
+    o = mt_opts(); o.coalesce_us = 100001; expect_bad_option(o, "coalesce_us 100001");
+    o = mt_opts(); o.busy_poll_us = 100001; expect_bad_option(o, "busy_poll_us 100001");
+}
+
+Test(validation, latency_options)
+{
+    mcrx_ctx_options d;
+    mcrx_ctx_options_init(&d);
+    cr_expect_eq(d.coalesce_us, 0u, "coalescing is opt-in");
+    cr_expect_eq(d.busy_poll_us, 0u, "busy polling is opt-in");
+    mcrx_ctx_options o = mt_opts();
+    o.coalesce_us = 100000;
+    o.busy_poll_us = 100000;
+    mcrx_ctx *ctx = mt_ctx_new(&o);
+    mcrx_ctx_options got;
+    mcrx_ctx_get_options(ctx, &got);
+    cr_expect_eq(got.coalesce_us, 100000u);
+    cr_expect_eq(got.busy_poll_us, 100000u);
+    mcrx_ctx_free(ctx);
 }
 
 Test(validation, bad_option_ring_not_power_of_two)

@@ -252,6 +252,29 @@ typedef struct mcrx_ctx_options {
     bool timestamps;        /* kernel receive timestamps (SO_TIMESTAMPNS)
                                in the metadata; default false (they cost
                                ~8 % of the drain rate: bench/README.md) */
+    uint32_t coalesce_us;   /* opt-in coalescing; default 0 (off),
+                               0..100000. A blocking wait (mcrx_ctx_wait,
+                               the *_wait calls) that wakes up less than
+                               coalesce_us after it started keeps waiting
+                               until coalesce_us have passed, so more
+                               datagrams arrive per wake-up: fewer wake-ups
+                               and less CPU per datagram at moderate rates,
+                               for at most coalesce_us of added latency (a
+                               wake-up later than that returns at once, so
+                               sparse traffic gets none). io_uring: the
+                               kernel's minimum wait (IORING_FEAT_MIN_TIMEOUT,
+                               Linux >= 6.12; a second wait before); recvmmsg:
+                               a timerfd. Waiting on mcrx_ctx_fd() yourself
+                               is not affected. docs/usage.md "Latency". */
+    uint32_t busy_poll_us;  /* opt-in busy polling; default 0 (off),
+                               0..100000: SO_BUSY_POLL on every socket (the
+                               kernel polls the device queue for up to
+                               that long on a blocking read instead of
+                               sleeping; only devices with NAPI, not
+                               loopback or veth). Raising it needs
+                               CAP_NET_ADMIN: otherwise adding a
+                               subscription fails with
+                               MCRX_E_SOCKET_OPTION (EPERM). */
 } mcrx_ctx_options;
 
 /* Fill opts with the defaults above. */

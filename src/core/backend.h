@@ -100,6 +100,9 @@ struct mcrx_backend_params {
     uint32_t max_payload;   /* payload bytes per slot */
     uint32_t max_batch;     /* datagrams handed out per call, at most */
     uint32_t sub_ring_size; /* completion backends: buffers per sub */
+    uint32_t coalesce_us;   /* poll() with a timeout: a wake-up earlier
+                               than coalesce_us after the wait began waits
+                               on until then (mcrx_ctx_options.coalesce_us) */
 };
 
 struct mcrx_backend;     /* one backend instance (per context) */

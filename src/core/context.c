@@ -9,6 +9,8 @@
 #define MAX_BATCH_LIMIT 4096u
 #define TURN_BUDGET_LIMIT 4096u
 #define SUB_RING_LIMIT 32768u
+#define COALESCE_LIMIT 100000u   /* 0.1 s */
+#define BUSY_POLL_LIMIT 100000u
 
 void mcrx_ctx_options_init(mcrx_ctx_options *o)
 {
@@ -20,6 +22,8 @@ void mcrx_ctx_options_init(mcrx_ctx_options *o)
     o->rcvbuf_bytes = 4u << 20;
     o->sub_ring_size = 64;
     o->timestamps = false;
+    o->coalesce_us = 0;
+    o->busy_poll_us = 0;
 }
 
 static int options_check(const mcrx_ctx_options *o)
@@ -29,6 +33,7 @@ static int options_check(const mcrx_ctx_options *o)
         o->max_batch < 1 || o->max_batch > MAX_BATCH_LIMIT ||
         o->turn_budget < 1 || o->turn_budget > TURN_BUDGET_LIMIT ||
         !pow2 || o->sub_ring_size > SUB_RING_LIMIT ||
+        o->coalesce_us > COALESCE_LIMIT || o->busy_poll_us > BUSY_POLL_LIMIT ||
         (unsigned)o->backend > MCRX_BACKEND_IOCP)
         return MCRX_E_BAD_OPTION;
     return MCRX_OK;

@@ -30,6 +30,7 @@ struct mcrx_join_if {
 struct mcrx_sock_opts {
     uint32_t rcvbuf;  /* SO_RCVBUF request; 0 = kernel default */
     bool timestamps;  /* SO_TIMESTAMPNS */
+    uint32_t busy_poll_us; /* SO_BUSY_POLL; 0 = leave the socket's own */
 };
 
 /* Open a UDP socket for cfg: family, V6ONLY, SO_REUSEADDR,
@@ -76,6 +77,9 @@ int mcrx_plat_fail_with(int status, int os_error);
 void mcrx_plat_os_error_restore(void);
 
 /* ---- shared by the platform's backends ---- */
+
+/* A monotonic clock in nanoseconds (waits and coalescing deadlines). */
+int64_t mcrx_plat_mono_ns(void);
 
 /* Bytes of control buffer one datagram needs for every cmsg we enable
  * (IPv6: pktinfo 40 + timestamp 32 + drop count 24 = 96 bytes; a longer

@@ -91,6 +91,7 @@ void mcrx_backend_params_from(const mcrx_ctx_options *o,
     p->max_payload = o->max_payload;
     p->max_batch = o->max_batch;
     p->sub_ring_size = o->sub_ring_size;
+    p->coalesce_us = o->coalesce_us;
 }
 
 int mcrx_registry_create(mcrx_backend_kind want, const mcrx_ctx_options *opts,

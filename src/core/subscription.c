@@ -14,7 +14,8 @@ int mcrx_sub_create(const mcrx_config *cfg, mcrx_socket_t fd, bool adopt,
     s->cfg = *cfg;
     s->state = MCRX_SUB_BOUND;
     struct mcrx_sock_opts so = {.rcvbuf = opts->rcvbuf_bytes,
-                                .timestamps = opts->timestamps};
+                                .timestamps = opts->timestamps,
+                                .busy_poll_us = opts->busy_poll_us};
     int st = mcrx_plat_resolve_join_if(cfg, &s->jif);
     if (st == MCRX_OK) {
         if (adopt) {

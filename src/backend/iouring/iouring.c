@@ -116,6 +116,14 @@
  * counter alone (no read()/write() per wake-up); the first wait_handle()
  * settles it as the last service() would have.
  *
+ * Coalescing (coalesce_us > 0): a blocking poll() asks for up to max_batch
+ * completions, returning once coalesce_us have passed since it began if at
+ * least one has arrived (or at the first one after that). With
+ * IORING_FEAT_MIN_TIMEOUT (Linux >= 6.12) the kernel does this in one
+ * io_uring_enter (the min_wait_usec of struct io_uring_getevents_arg,
+ * which liburing 2.3 still calls `pad`); before, a second wait for the
+ * rest of the time follows the first completion.
+ *
  * Availability: create() returns MCRX_E_BACKEND_UNAVAILABLE (errno kept)
  * when io_uring_queue_init fails with ENOSYS / EPERM / EACCES / EINVAL
  * (kernel too old, kernel.io_uring_disabled, seccomp), when the kernel
@@ -153,6 +161,9 @@
 #define CQ_FULL_SUBS 64u /* subs that get a full ring within the CQ budget */
 #define MAX_SLOTS 65536u /* buffer group ids are 16 bits */
 #define INITIAL_BUFS 32u /* a new sub's buffers until it first receives */
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15) /* Linux 6.12 */
+#endif
 
 enum { UD_RECV = 1, UD_CANCEL = 2, UD_PROBE = 3 };
 
@@ -206,6 +217,9 @@ struct mcrx_backend {
     struct io_uring ring;
     bool ring_ok;
     unsigned taskrun;           /* IORING_SETUP_* task-run flags in use */
+    uint32_t coalesce_us;       /* see "Coalescing" */
+    uint32_t max_batch;
+    bool min_timeout;           /* kernel has IORING_FEAT_MIN_TIMEOUT */
     int efd;
     bool efd_set;               /* eventfd counter known (about to be) > 0 */
     bool efd_exposed;           /* wait_handle() was asked: someone may
@@ -943,6 +957,9 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
     }
     b->ring_ok = true;
     b->cq_entries = params.cq_entries;
+    b->coalesce_us = p->coalesce_us;
+    b->max_batch = p->max_batch;
+    b->min_timeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0;
     if (!(params.features & IORING_FEAT_NODROP) ||
         !(params.features & IORING_FEAT_EXT_ARG)) {
         saved = ENOSYS;
@@ -1258,9 +1275,33 @@ static int report(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return mcrx_plat_mono_ns() / 1000000;
+}
+
+/* Wait for completions (see "Coalescing"): 0, -ETIME or -errno. */
+static int wait_cqes(struct mcrx_backend *b, struct __kernel_timespec *tsp)
+{
+    struct io_uring_cqe *cqe;
+    if (b->coalesce_us == 0)
+        return io_uring_wait_cqe_timeout(&b->ring, &cqe, tsp);
+    if (b->min_timeout) {
+        struct io_uring_getevents_arg arg = {
+            .pad = b->coalesce_us, /* min_wait_usec */
+            .ts = (uint64_t)(uintptr_t)tsp};
+        int r = io_uring_enter2(b->ring.ring_fd, 0, b->max_batch,
+                                IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                                (sigset_t *)&arg, sizeof arg);
+        return r < 0 ? r : 0;
+    }
+    int64_t t0 = mcrx_plat_mono_ns();
+    int r = io_uring_wait_cqe_timeout(&b->ring, &cqe, tsp);
+    int64_t left = t0 + (int64_t)b->coalesce_us * 1000 - mcrx_plat_mono_ns();
+    if (r == 0 && left > 2000) { /* linger for more, then hand out */
+        struct __kernel_timespec ts = {.tv_sec = left / 1000000000,
+                                       .tv_nsec = left % 1000000000};
+        (void)io_uring_wait_cqes(&b->ring, &cqe, b->max_batch, &ts, NULL);
+    }
+    return r;
 }
 
 static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
@@ -1279,9 +1320,8 @@ static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
                 ts.tv_nsec = (left % 1000) * 1000000;
                 tsp = &ts;
             }
-            struct io_uring_cqe *cqe;
             submit(b);
-            int ret = io_uring_wait_cqe_timeout(&b->ring, &cqe, tsp);
+            int ret = wait_cqes(b, tsp);
             if (ret == -ETIME)
                 break;
             if (ret == -EINTR)

@@ -100,7 +100,9 @@ static int set_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
           (setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == 0 ||
            errno == ENOPROTOOPT); /* older kernels: pktinfo still filters */
     ok = ok && setopt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) == 0 &&
-         setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, so->timestamps) == 0;
+         setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, so->timestamps) == 0 &&
+         (so->busy_poll_us == 0 ||
+          setopt(fd, SOL_SOCKET, SO_BUSY_POLL, (int)so->busy_poll_us) == 0);
     if (!ok)
         return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     int flags = fcntl(fd, F_GETFL);
