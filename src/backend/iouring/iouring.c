@@ -116,13 +116,17 @@
  * counter alone (no read()/write() per wake-up); the first wait_handle()
  * settles it as the last service() would have.
  *
- * Coalescing (coalesce_us > 0): a blocking poll() asks for up to max_batch
- * completions, returning once coalesce_us have passed since it began if at
- * least one has arrived (or at the first one after that). With
- * IORING_FEAT_MIN_TIMEOUT (Linux >= 6.12) the kernel does this in one
- * io_uring_enter (the min_wait_usec of struct io_uring_getevents_arg,
- * which liburing 2.3 still calls `pad`); before, a second wait for the
- * rest of the time follows the first completion.
+ * Coalescing (coalesce_us > 0): a blocking poll() whose first completion
+ * arrives less than coalesce_us after the wait began waits on, for up to
+ * max_batch completions, until coalesce_us have passed; a later first
+ * completion returns at once. Two io_uring_enter calls, the second only
+ * when lingering. The kernel's minimum wait (IORING_FEAT_MIN_TIMEOUT,
+ * Linux >= 6.12: min_wait_usec of struct io_uring_getevents_arg, `pad` in
+ * liburing 2.3) does it in one call but arms its timer on every wait that
+ * sleeps longer than coalesce_us: below ~1/coalesce_us datagrams/s that is
+ * one more timer wake-up per datagram, for nothing. (On the shared 2-core
+ * VM of bench/README.md both measured alike within the noise.)
+ * MEASUREMENT HOOK: MCRX_TEST_IOURING_MIN_TIMEOUT=1 uses it.
  *
  * Availability: create() returns MCRX_E_BACKEND_UNAVAILABLE (errno kept)
  * when io_uring_queue_init fails with ENOSYS / EPERM / EACCES / EINVAL
@@ -959,7 +963,8 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
     b->cq_entries = params.cq_entries;
     b->coalesce_us = p->coalesce_us;
     b->max_batch = p->max_batch;
-    b->min_timeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0;
+    b->min_timeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0 &&
+                     env_true("MCRX_TEST_IOURING_MIN_TIMEOUT");
     if (!(params.features & IORING_FEAT_NODROP) ||
         !(params.features & IORING_FEAT_EXT_ARG)) {
         saved = ENOSYS;
