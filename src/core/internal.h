@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/backend.h"
 #include "core/metrics_int.h"
@@ -118,5 +119,20 @@ int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms);
 int mcrx_sub_create(const mcrx_config *cfg, mcrx_socket_t fd, bool adopt,
                     const mcrx_ctx_options *opts, struct mcrx_sub **out);
 void mcrx_sub_destroy(struct mcrx_sub *s);
+
+/* mcrx_ip_equal() for the per-datagram filter: inline (no call through
+ * the exported symbol's PLT entry) and IPv4 as one 32-bit compare. */
+static inline bool mcrx_ip_same(const mcrx_ip *a, const mcrx_ip *b)
+{
+    if (a->family != b->family)
+        return false;
+    if (a->family == MCRX_AF_INET) {
+        uint32_t x, y;
+        memcpy(&x, a->addr, 4);
+        memcpy(&y, b->addr, 4);
+        return x == y;
+    }
+    return a->family != MCRX_AF_INET6 || memcmp(a->addr, b->addr, 16) == 0;
+}
 
 #endif

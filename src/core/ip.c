@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mcrx/mcrx.h"
+#include "core/internal.h"
 
 int mcrx_ip_parse(mcrx_ip *out, const char *text)
 {
@@ -61,8 +61,5 @@ mcrx_ip mcrx_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 
 bool mcrx_ip_equal(const mcrx_ip *a, const mcrx_ip *b)
 {
-    if (a->family != b->family)
-        return false;
-    size_t n = a->family == MCRX_AF_INET ? 4 : a->family == MCRX_AF_INET6 ? 16 : 0;
-    return memcmp(a->addr, b->addr, n) == 0;
+    return mcrx_ip_same(a, b);
 }

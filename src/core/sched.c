@@ -265,9 +265,9 @@ static enum filter_reason filter(const struct mcrx_sub *s, const struct mcrx_rx 
 {
     if (!(rx->flags & MCRX_RX_HAS_DST))
         return F_NO_PKTINFO;
-    if (!mcrx_ip_equal(&rx->dst, &s->cfg.group))
+    if (!mcrx_ip_same(&rx->dst, &s->cfg.group))
         return F_GROUP;
-    if (mcrx_config_is_ssm(&s->cfg) && !mcrx_ip_equal(&rx->src, &s->cfg.source))
+    if (mcrx_config_is_ssm(&s->cfg) && !mcrx_ip_same(&rx->src, &s->cfg.source))
         return F_SOURCE;
     if (s->jif.filter_ifindex &&
         (!(rx->flags & MCRX_RX_HAS_IFINDEX) || rx->ifindex != s->jif.filter_ifindex))
