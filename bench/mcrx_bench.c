@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -773,6 +774,24 @@ static uint64_t parse_u64(const char *s, const char *opt)
     return (uint64_t)v;
 }
 
+/* Plain uint32_t options (the latency mode's), by table. */
+static bool set_u32_opt(struct bench_opts *o, const char *name, const char *v)
+{
+    static const struct { const char *name; size_t off; } opts[] = {
+        {"--send-batch", offsetof(struct bench_opts, send_batch)},
+        {"--coalesce-us", offsetof(struct bench_opts, coalesce_us)},
+        {"--busy-poll-us", offsetof(struct bench_opts, busy_poll_us)},
+    };
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        if (!strcmp(name, opts[k].name)) {
+            uint32_t x = (uint32_t)parse_u64(v, name);
+            memcpy((char *)o + opts[k].off, &x, sizeof x);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void parse_args(struct bench_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
@@ -852,12 +871,8 @@ static void parse_args(struct bench_opts *o, int argc, char **argv)
             o->max_batch = (uint32_t)parse_u64(v, a);
         else if (ARG("--turn-budget"))
             o->turn_budget = (uint32_t)parse_u64(v, a);
-        else if (ARG("--send-batch"))
-            o->send_batch = (uint32_t)parse_u64(v, a);
-        else if (ARG("--coalesce-us"))
-            o->coalesce_us = (uint32_t)parse_u64(v, a);
-        else if (ARG("--busy-poll-us"))
-            o->busy_poll_us = (uint32_t)parse_u64(v, a);
+        else if (v && set_u32_opt(o, a, v))
+            i++;
         else if (ARG("--quiet-us"))
             o->quiet_us = (uint32_t)parse_u64(v, a);
         else if (ARG("--cpu-rx"))

@@ -232,34 +232,35 @@ Test(eventloop, os_error_is_the_failing_calls)
     mcrx_ctx_free(ctx);
 }
 
+/* A context with the latency opt-ins set; *c = a config on group/port t. */
+static mcrx_ctx *ctx_latency_opts(uint32_t coalesce_us, uint32_t busy_poll_us,
+                                  unsigned t, mcrx_config *c)
+{
+    mcrx_ctx_options o = mt_opts();
+    o.coalesce_us = coalesce_us;
+    o.busy_poll_us = busy_poll_us;
+    *c = mt_cfg_asm4(mt_group_asm4(FILE_NO, t), PORT(t), MT_V4_RX);
+    return mt_ctx_new(&o);
+}
+
 /* Opt-in coalescing (coalesce_us): datagrams that arrive at a rate, read
  * with mcrx_ctx_wait + recv_batch, all arrive (none stays behind a wait
  * that lingered), and an idle wait still times out. No timing asserted. */
 Test(eventloop, coalescing_wait_delivers_every_datagram)
 {
-    mcrx_ctx_options o = mt_opts();
-    o.coalesce_us = 2000;
-    mcrx_ctx *ctx = mt_ctx_new(&o);
-    const char *g = mt_group_asm4(FILE_NO, 20);
-    mcrx_config c = mt_cfg_asm4(g, PORT(20), MT_V4_RX);
+    mcrx_config c;
+    mcrx_ctx *ctx = ctx_latency_opts(2000, 0, 20, &c);
     uint64_t id = mt_add_join(ctx, &c);
+    const char *g = mt_group_asm4(FILE_NO, 20);
     cr_expect_eq(mcrx_ctx_wait(ctx, 50), 0, "idle wait with coalescing");
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
-    static mcrx_packet pkts[256];
     long got = 0;
     for (unsigned k = 0; k < 40; k++) { /* 40 x 5, 1 ms apart */
         mt_send_seq(&s, g, PORT(20), "c", 5 * k, 5);
         usleep(1000);
-        int n;
-        while ((n = mcrx_ctx_recv_batch(ctx, pkts, 256)) > 0)
-            got += n;
-        cr_assert_geq(n, 0, "recv_batch: %s", mcrx_strerror(n));
+        got += mt_drain_count(ctx, 0);
     }
-    while (got < 200 && mcrx_ctx_wait(ctx, 2000) == 1) {
-        int n = mcrx_ctx_recv_batch(ctx, pkts, 256);
-        cr_assert_geq(n, 0, "recv_batch: %s", mcrx_strerror(n));
-        got += n;
-    }
+    got += mt_drain_count(ctx, 500);
     cr_expect_eq(got, 200, "%ld of 200 with coalesce_us 2000", got);
     mcrx_sub_stats st;
     stats_of(ctx, id, &st);
@@ -272,12 +273,10 @@ Test(eventloop, coalescing_wait_delivers_every_datagram)
  * every burst (coalescing only touches the library's own waits). */
 Test(eventloop, coalescing_ctx_fd_bursts)
 {
-    mcrx_ctx_options o = mt_opts();
-    o.coalesce_us = 5000;
-    mcrx_ctx *ctx = mt_ctx_new(&o);
-    const char *g = mt_group_asm4(FILE_NO, 21);
-    mcrx_config c = mt_cfg_asm4(g, PORT(21), MT_V4_RX);
+    mcrx_config c;
+    mcrx_ctx *ctx = ctx_latency_opts(5000, 0, 21, &c);
     (void)mt_add_join(ctx, &c);
+    const char *g = mt_group_asm4(FILE_NO, 21);
     struct loop l = loop_open(ctx);
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
     long got = 0;
@@ -298,11 +297,9 @@ Test(eventloop, coalescing_ctx_fd_bursts)
  * MCRX_E_SOCKET_OPTION / EPERM as documented; never silently ignored. */
 Test(eventloop, busy_poll_option)
 {
-    mcrx_ctx_options o = mt_opts();
-    o.busy_poll_us = 50;
-    mcrx_ctx *ctx = mt_ctx_new(&o);
+    mcrx_config c;
+    mcrx_ctx *ctx = ctx_latency_opts(0, 50, 22, &c);
     const char *g = mt_group_asm4(FILE_NO, 22);
-    mcrx_config c = mt_cfg_asm4(g, PORT(22), MT_V4_RX);
     uint64_t id = 0;
     int rc = mcrx_ctx_add(ctx, &c, &id);
     if (rc != MCRX_OK) {
@@ -319,14 +316,7 @@ Test(eventloop, busy_poll_option)
     cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
     mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
     mt_send_seq(&s, g, PORT(22), "p", 0, 20);
-    long got = 0;
-    static mcrx_packet pkts[256];
-    while (got < 20 && mcrx_ctx_wait(ctx, 2000) == 1) {
-        int n = mcrx_ctx_recv_batch(ctx, pkts, 256);
-        cr_assert_geq(n, 0);
-        got += n;
-    }
-    cr_expect_eq(got, 20);
+    cr_expect_eq(mt_drain_count(ctx, 500), 20);
     mt_sender_close(&s);
     mcrx_ctx_free(ctx);
 }
