@@ -261,11 +261,11 @@ typedef struct mcrx_ctx_options {
                                and less CPU per datagram at moderate rates,
                                for at most coalesce_us of added latency (a
                                wake-up later than that returns at once, so
-                               sparse traffic gets none). io_uring: the
-                               kernel's minimum wait (IORING_FEAT_MIN_TIMEOUT,
-                               Linux >= 6.12; a second wait before); recvmmsg:
-                               a timerfd. Waiting on mcrx_ctx_fd() yourself
-                               is not affected. docs/usage.md "Latency". */
+                               sparse traffic gets none). io_uring: a
+                               second wait for up to max_batch completions;
+                               recvmmsg: a timerfd sleep. Waiting on
+                               mcrx_ctx_fd() yourself is not affected.
+                               docs/usage.md "Latency and wake-ups". */
     uint32_t busy_poll_us;  /* opt-in busy polling; default 0 (off),
                                0..100000: SO_BUSY_POLL on every socket (the
                                kernel polls the device queue for up to
