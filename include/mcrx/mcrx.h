@@ -253,8 +253,8 @@ typedef struct mcrx_ctx_options {
                                in the metadata; default false (they cost
                                ~8 % of the drain rate: bench/README.md) */
     uint32_t coalesce_us;   /* opt-in coalescing; default 0 (off),
-                               0..100000. A blocking wait (mcrx_ctx_wait,
-                               the *_wait calls) that wakes up less than
+                               0..100000. A blocking mcrx_ctx_wait() that
+                               wakes up less than
                                coalesce_us after it started keeps waiting
                                until coalesce_us have passed, so more
                                datagrams arrive per wake-up: fewer wake-ups
