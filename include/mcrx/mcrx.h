@@ -136,6 +136,8 @@ typedef enum mcrx_status {
     MCRX_E_SOCKET_PORT = -35,         /* caller socket: wrong/unbound port */
     MCRX_E_JOIN = -36,
     MCRX_E_LEAVE = -37,
+    MCRX_E_V6_SSM_NEEDS_INTERFACE = -39, /* macOS: IPv6 SSM joins need an
+                                            interface in the config */
     MCRX_E_RECV = -40,
     MCRX_E_WAIT = -41,
     MCRX_E_NO_MEMORY = -42,

@@ -35,6 +35,7 @@
     X(MCRX_E_SOCKET_PORT, "socket is not bound to the config's port")         \
     X(MCRX_E_JOIN, "joining the group failed")                                \
     X(MCRX_E_LEAVE, "leaving the group failed")                               \
+    X(MCRX_E_V6_SSM_NEEDS_INTERFACE, "IPv6 SSM needs an interface on this platform") \
     X(MCRX_E_RECV, "receiving failed")                                        \
     X(MCRX_E_WAIT, "waiting for readiness failed")                            \
     X(MCRX_E_NO_MEMORY, "out of memory")                                      \

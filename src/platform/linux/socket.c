@@ -21,52 +21,6 @@ static int setopt(int fd, int level, int name, int value)
     return setsockopt(fd, level, name, &value, sizeof value);
 }
 
-int mcrx_linux_af(const mcrx_ip *ip)
-{
-    return ip->family == MCRX_AF_INET ? AF_INET
-         : ip->family == MCRX_AF_INET6 ? AF_INET6 : AF_UNSPEC;
-}
-
-socklen_t mcrx_linux_to_sockaddr(const mcrx_ip *ip, uint16_t port,
-                                 struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (ip->family == MCRX_AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, ip->addr, 4);
-        return sizeof *sin;
-    }
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    memcpy(&sin6->sin6_addr, ip->addr, 16);
-    sin6->sin6_scope_id = ip->scope_id;
-    return sizeof *sin6;
-}
-
-bool mcrx_linux_from_sockaddr(const struct sockaddr *sa, mcrx_ip *ip, uint16_t *port)
-{
-    memset(ip, 0, sizeof *ip);
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-        ip->family = MCRX_AF_INET;
-        memcpy(ip->addr, &sin->sin_addr, 4);
-        *port = ntohs(sin->sin_port);
-        return true;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-        ip->family = MCRX_AF_INET6;
-        memcpy(ip->addr, &sin6->sin6_addr, 16);
-        ip->scope_id = sin6->sin6_scope_id;
-        *port = ntohs(sin6->sin6_port);
-        return true;
-    }
-    return false;
-}
-
 /* Ask for rcvbuf bytes; fall back to SO_RCVBUFFORCE (CAP_NET_ADMIN) when
  * net.core.rmem_max clamps the request. Reports what the kernel granted. */
 static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
@@ -119,7 +73,7 @@ static void close_keep_errno(int fd)
 int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
                           int *fd_out, uint32_t *rcvbuf_granted)
 {
-    int af = mcrx_linux_af(&cfg->group);
+    int af = mcrx_posix_af(&cfg->group);
     int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return mcrx_plat_fail(MCRX_E_SOCKET_CREATE);
@@ -138,7 +92,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
     if (st == MCRX_OK) {
         mcrx_ip any = {.family = cfg->group.family};
         struct sockaddr_storage ss;
-        socklen_t len = mcrx_linux_to_sockaddr(&any, cfg->dst_port, &ss);
+        socklen_t len = mcrx_posix_to_sockaddr(&any, cfg->dst_port, &ss);
         if (bind(fd, (struct sockaddr *)&ss, len) != 0)
             st = MCRX_E_SOCKET_BIND;
     }
@@ -161,7 +115,7 @@ int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
     getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
     len = sizeof proto;
     getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len);
-    if (domain != mcrx_linux_af(&cfg->group) || type != SOCK_DGRAM ||
+    if (domain != mcrx_posix_af(&cfg->group) || type != SOCK_DGRAM ||
         proto != IPPROTO_UDP) {
         errno = EPROTOTYPE;
         return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY);
@@ -177,25 +131,6 @@ int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
     return set_receive_options(fd, domain, so, rcvbuf_granted);
 }
 
-void mcrx_plat_socket_close(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
-int mcrx_plat_local_addr(int fd, mcrx_ip *addr, uint16_t *port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
-    if (!mcrx_linux_from_sockaddr((struct sockaddr *)&ss, addr, port)) {
-        errno = EAFNOSUPPORT;
-        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
-    }
-    return MCRX_OK;
-}
-
 uint32_t mcrx_plat_socket_drops(int fd)
 {
     uint32_t mem[SK_MEMINFO_VARS] = {0};
@@ -204,24 +139,4 @@ uint32_t mcrx_plat_socket_drops(int fd)
         len <= SK_MEMINFO_DROPS * sizeof mem[0])
         return 0;
     return mem[SK_MEMINFO_DROPS];
-}
-
-/* ---- OS errors (platform.h) ---- */
-
-int mcrx_plat_fail(int status)
-{
-    mcrx_os_error_set(errno);
-    return status;
-}
-
-int mcrx_plat_fail_with(int status, int os_error)
-{
-    mcrx_os_error_set(os_error);
-    errno = os_error;
-    return status;
-}
-
-void mcrx_plat_os_error_restore(void)
-{
-    errno = mcrx_last_os_error();
 }
