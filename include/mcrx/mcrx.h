@@ -361,7 +361,9 @@ typedef struct mcrx_packet {
     uint16_t dst_port;
     const uint8_t *payload;  /* zero-copy view; see "Zero-copy packets" */
     size_t len;              /* bytes at payload */
-    size_t wire_len;         /* datagram's real length (>= len) */
+    size_t wire_len;         /* datagram's real length (>= len); macOS and
+                                FreeBSD cannot tell it for a truncated
+                                datagram: there it is len */
     uint32_t flags;          /* MCRX_PKT_* */
 } mcrx_packet;
 

@@ -10,10 +10,11 @@
  * (macOS) with a recvmsg loop bounded by the byte count of the socket's
  * last event (kevent's data: bytes queued when it was harvested). The
  * bound saves the read that would only say EAGAIN: once the bytes the
- * event announced are read, the loop stops. It is only a hint: every recv
- * reads at least once, a datagram that arrived later is read on the next
- * event, and an overestimate just ends at EAGAIN. Fairness (turns, budgets,
- * rounds) is the core's. Data not asked for stays in the socket's queue.
+ * event announced are read, the loop stops, and a short count still means
+ * "drained" as the contract wants. An overestimate just ends at EAGAIN;
+ * once the bound is used up, later calls read until EAGAIN. Fairness
+ * (turns, budgets, rounds) is the core's. Data not asked for stays in the
+ * socket's queue.
  *
  * Wait object: the kqueue fd, readable while any filter in it is active.
  * The readable sockets keep it so; an EVFILT_USER event covers the one
@@ -168,20 +169,26 @@ static int read_batch(void *ctx, int fd, mcrx_slot_msg *m, unsigned n)
     return (int)recvmmsg(fd, m, n, MSG_DONTWAIT, NULL);
 }
 #else
-/* recvmsg until n datagrams, EAGAIN, or the event's bytes are read. */
+/* recvmsg until n datagrams or EAGAIN; while the last event's bytes are
+ * not all read, also stop once they are (the bound). Without a bound (all
+ * announced bytes read, and the core asks again because the last read was
+ * full) data that arrived since is read until EAGAIN, so a short count
+ * always means "drained as far as anything told us". */
 static int read_batch(void *ctx, int fd, mcrx_slot_msg *m, unsigned n)
 {
     struct mcrx_backend_sub *s = ctx;
+    bool bounded = s->budget > 0;
     unsigned got = 0;
-    while (got < n && (got == 0 || s->budget > 0)) {
+    while (got < n && (!bounded || s->budget > 0)) {
         ssize_t r = recvmsg(fd, &m[got].msg_hdr, MSG_DONTWAIT);
         if (r < 0) {
+            s->budget = 0;
             if (got == 0)
                 return -1;
             break; /* keep what was read; the next call sees the error */
         }
         m[got++].msg_len = (unsigned)r;
-        s->budget -= r > 0 ? r : 1;
+        s->budget -= r > 0 ? r : 1; /* a truncated datagram counts as read */
     }
     return (int)got;
 }
