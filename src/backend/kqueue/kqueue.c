@@ -71,22 +71,33 @@ static void kq_destroy(struct mcrx_backend *b)
     free(b);
 }
 
+/* The context's kqueue, close-on-exec (a kqueue is never inherited by
+ * fork()), with the hold event in it, untriggered. */
+static int open_kqueue(void)
+{
+    int kq = kqueue();
+    if (kq >= 0 && (fcntl(kq, F_SETFD, FD_CLOEXEC) != 0 ||
+                    change(kq, HOLD_IDENT, EVFILT_USER, EV_ADD, 0, NULL) != 0)) {
+        int saved = errno;
+        close(kq);
+        errno = saved;
+        return -1;
+    }
+    return kq;
+}
+
 static int kq_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
 {
     struct mcrx_backend *b = calloc(1, sizeof *b);
     if (!b)
         return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
-    b->kq = kqueue(); /* not inherited by fork(); FD_CLOEXEC for exec */
-    if (b->kq < 0 || fcntl(b->kq, F_SETFD, FD_CLOEXEC) != 0 ||
-        change(b->kq, HOLD_IDENT, EVFILT_USER, EV_ADD, 0, NULL) != 0) {
-        int st = mcrx_plat_fail(MCRX_E_WAIT);
+    int st = mcrx_slots_init(&b->slots, p->max_batch, p->max_payload);
+    b->kq = st == MCRX_OK ? open_kqueue() : -1;
+    if (st == MCRX_OK && b->kq < 0)
+        st = mcrx_plat_fail(MCRX_E_WAIT);
+    if (st != MCRX_OK) { /* OS error captured above */
         kq_destroy(b);
         mcrx_plat_os_error_restore();
-        return st;
-    }
-    int st = mcrx_slots_init(&b->slots, p->max_batch, p->max_payload);
-    if (st != MCRX_OK) {
-        kq_destroy(b);
         return st;
     }
     *out = b;
@@ -98,19 +109,17 @@ static mcrx_wait_handle_t kq_wait_handle(const struct mcrx_backend *b) { return 
 static int kq_attach(struct mcrx_backend *b, mcrx_socket_t fd, struct mcrx_sub *cookie,
                      struct mcrx_backend_sub **out)
 {
-    struct mcrx_backend_sub *s = malloc(sizeof *s);
+    struct mcrx_backend_sub *s = calloc(1, sizeof *s);
     if (!s)
         return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
-    s->fd = fd;
-    s->cookie = cookie;
-    s->budget = 0;
-    if (change(b->kq, (uintptr_t)fd, EVFILT_READ, EV_ADD, 0, s) != 0) {
-        int st = mcrx_plat_fail(MCRX_E_WAIT);
+    *s = (struct mcrx_backend_sub){.fd = fd, .cookie = cookie, .budget = 0};
+    int st = change(b->kq, (uintptr_t)fd, EVFILT_READ, EV_ADD, 0, s) == 0
+                 ? MCRX_OK : mcrx_plat_fail(MCRX_E_WAIT);
+    if (st == MCRX_OK)
+        *out = s;
+    else
         free(s);
-        return st;
-    }
-    *out = s;
-    return MCRX_OK;
+    return st;
 }
 
 static uint32_t kq_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)

@@ -1,8 +1,9 @@
 /* What macOS and FreeBSD return with a datagram: IP_PKTINFO (macOS) or
  * IP_RECVDSTADDR + IP_RECVIF, IPV6_PKTINFO and SCM_TIMESTAMP. The bounds
- * and MSG_CTRUNC rules are the POSIX walk's (src/platform/posix/cmsg.c).
+ * and MSG_CTRUNC rules are the POSIX walk's (src/platform/posix/cmsg.h).
  * SPDX-License-Identifier: BSD-2-Clause */
 #include "platform/bsd/plat.h"
+#include "platform/posix/cmsg.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static void parse_v4(const struct cmsghdr *c, const uint8_t *d, size_t len,
 {
     if (c->cmsg_type == IP_RECVDSTADDR && len >= sizeof(struct in_addr)) {
         rx->dst.family = MCRX_AF_INET;
+        rx->dst.scope_id = 0;
         memcpy(rx->dst.addr, d, 4); /* header destination */
         rx->flags |= MCRX_RX_HAS_DST;
     } else if (c->cmsg_type == IP_RECVIF &&
@@ -29,14 +31,8 @@ static void parse_v4(const struct cmsghdr *c, const uint8_t *d, size_t len,
         }
     }
 #ifdef IP_PKTINFO /* macOS */
-    else if (c->cmsg_type == IP_PKTINFO && len >= sizeof(struct in_pktinfo)) {
-        struct in_pktinfo pi;
-        memcpy(&pi, d, sizeof pi);
-        rx->dst.family = MCRX_AF_INET;
-        memcpy(rx->dst.addr, &pi.ipi_addr, 4); /* header destination */
-        rx->ifindex = (uint32_t)pi.ipi_ifindex;
-        rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
-    }
+    else if (c->cmsg_type == IP_PKTINFO)
+        mcrx_posix_ip_pktinfo(d, len, rx);
 #endif
 }
 
@@ -46,14 +42,7 @@ static void parse_one(const struct cmsghdr *c, const uint8_t *d, size_t len,
     if (c->cmsg_level == IPPROTO_IP) {
         parse_v4(c, d, len, rx);
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-        struct in6_pktinfo pi;
-        if (len < sizeof pi)
-            return;
-        memcpy(&pi, d, sizeof pi);
-        rx->dst.family = MCRX_AF_INET6;
-        memcpy(rx->dst.addr, &pi.ipi6_addr, 16);
-        rx->ifindex = pi.ipi6_ifindex;
-        rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
+        mcrx_posix_ipv6_pktinfo(d, len, rx);
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMP) {
         struct timeval tv;
         if (len < sizeof tv)

@@ -26,11 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int setopt(int fd, int level, int name, int value)
-{
-    return setsockopt(fd, level, name, &value, sizeof value);
-}
-
 /* Ask for rcvbuf bytes, halving on ENOBUFS (over the system maximum);
  * report what the system granted. */
 static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
@@ -40,7 +35,7 @@ static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
     if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
         return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     int req = want > INT32_MAX ? INT32_MAX : (int)want;
-    while (want && req > got && setopt(fd, SOL_SOCKET, SO_RCVBUF, req) != 0) {
+    while (want && req > got && mcrx_posix_setopt(fd, SOL_SOCKET, SO_RCVBUF, req) != 0) {
         if (errno != ENOBUFS)
             return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
         req /= 2;
@@ -55,29 +50,26 @@ static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
 static bool want_destination(int fd, int af)
 {
     if (af == AF_INET6)
-        return setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0;
+        return mcrx_posix_setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0;
 #ifdef IP_RECVPKTINFO /* macOS */
-    return setopt(fd, IPPROTO_IP, IP_RECVPKTINFO, 1) == 0;
+    return mcrx_posix_setopt(fd, IPPROTO_IP, IP_RECVPKTINFO, 1) == 0;
 #else /* FreeBSD */
-    return setopt(fd, IPPROTO_IP, IP_RECVDSTADDR, 1) == 0 &&
-           setopt(fd, IPPROTO_IP, IP_RECVIF, 1) == 0;
+    return mcrx_posix_setopt(fd, IPPROTO_IP, IP_RECVDSTADDR, 1) == 0 &&
+           mcrx_posix_setopt(fd, IPPROTO_IP, IP_RECVIF, 1) == 0;
 #endif
 }
 
 /* Receive options every subscription socket gets, caller's or ours. */
-static int set_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
-                               uint32_t *granted)
+int mcrx_os_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
+                            uint32_t *granted)
 {
     if (!want_destination(fd, af) ||
-        setopt(fd, SOL_SOCKET, SO_TIMESTAMP, so->timestamps) != 0)
-        return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        mcrx_posix_setopt(fd, SOL_SOCKET, SO_TIMESTAMP, so->timestamps) != 0)
         return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     return set_rcvbuf(fd, so->rcvbuf, granted);
 }
 
-static int new_udp_socket(int af)
+int mcrx_os_udp_socket(int af)
 {
 #ifdef SOCK_CLOEXEC /* FreeBSD */
     return socket(af, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -93,61 +85,26 @@ static int new_udp_socket(int af)
 #endif
 }
 
-int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
-                          mcrx_socket_t *fd_out, uint32_t *rcvbuf_granted)
+int mcrx_os_share_port(int fd)
 {
-    int af = mcrx_posix_af(&cfg->group);
-    int fd = new_udp_socket(af);
-    if (fd < 0)
-        return mcrx_plat_fail(MCRX_E_SOCKET_CREATE);
-    int st = MCRX_OK;
-    if ((af == AF_INET6 && setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0) ||
-        setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0 ||
-        setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) != 0)
-        st = MCRX_E_SOCKET_OPTION;
-    if (st == MCRX_OK)
-        st = set_receive_options(fd, af, so, rcvbuf_granted);
-    if (st == MCRX_OK) {
-        mcrx_ip any = {.family = cfg->group.family};
-        struct sockaddr_storage ss;
-        socklen_t len = mcrx_posix_to_sockaddr(&any, cfg->dst_port, &ss);
-        if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-            st = MCRX_E_SOCKET_BIND;
-    }
-    if (st != MCRX_OK) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return mcrx_plat_fail(st);
-    }
-    *fd_out = fd;
-    return MCRX_OK;
+    return mcrx_posix_setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == 0 &&
+           mcrx_posix_setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == 0 ? 0 : -1;
 }
 
-int mcrx_plat_socket_adopt(mcrx_socket_t fd, const mcrx_config *cfg,
-                           const struct mcrx_sock_opts *so, uint32_t *rcvbuf_granted)
+/* macOS has no SO_DOMAIN / SO_PROTOCOL: the bound address gives the
+ * family, SO_TYPE the type; a datagram socket of these families is UDP
+ * unless it is an ICMP datagram socket, which has no port and so fails
+ * the caller's port check. */
+int mcrx_os_udp_family(int fd)
 {
-    /* macOS has no SO_DOMAIN / SO_PROTOCOL: the bound address gives the
-     * family, SO_TYPE the type; a datagram socket of these families that
-     * is bound to a port is UDP (an ICMP datagram socket has no port and
-     * fails the port check). */
     int type = 0;
     socklen_t len = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-        return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY); /* not a socket or bad fd */
-    mcrx_ip ip;
-    uint16_t port = 0;
-    if (mcrx_plat_local_addr(fd, &ip, &port) != MCRX_OK)
-        return MCRX_E_LOCAL_ADDR; /* OS error captured */
-    if (ip.family != cfg->group.family || type != SOCK_DGRAM) {
-        errno = EPROTOTYPE;
-        return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY);
-    }
-    if (port != cfg->dst_port) {
-        errno = EADDRNOTAVAIL;
-        return mcrx_plat_fail(MCRX_E_SOCKET_PORT);
-    }
-    return set_receive_options(fd, mcrx_posix_af(&cfg->group), so, rcvbuf_granted);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return -1;
+    return type == SOCK_DGRAM ? ss.ss_family : AF_UNSPEC;
 }
 
 /* Neither macOS nor FreeBSD keeps a per-socket count of datagrams dropped

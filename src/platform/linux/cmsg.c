@@ -1,6 +1,6 @@
 /* What Linux returns with a datagram: pktinfo, SO_TIMESTAMPNS and
  * SO_RXQ_OVFL. Shared by the recvmmsg and io_uring backends; the bounds
- * and MSG_CTRUNC rules are the POSIX walk's (src/platform/posix/cmsg.c).
+ * and MSG_CTRUNC rules are the POSIX walk's (src/platform/posix/cmsg.h).
  * SPDX-License-Identifier: BSD-2-Clause */
 #define _GNU_SOURCE
 #include <string.h>
@@ -8,30 +8,15 @@
 
 #include "core/backend.h"
 #include "platform/linux/plat.h"
+#include "platform/posix/cmsg.h"
 
 static void parse_one(const struct cmsghdr *c, const uint8_t *d, size_t len,
                       struct mcrx_rx *rx)
 {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-        struct in_pktinfo pi;
-        if (len < sizeof pi)
-            return;
-        memcpy(&pi, d, sizeof pi);
-        rx->dst.family = MCRX_AF_INET;
-        rx->dst.scope_id = 0;
-        memcpy(rx->dst.addr, &pi.ipi_addr, 4); /* header destination */
-        rx->ifindex = (uint32_t)pi.ipi_ifindex;
-        rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
+        mcrx_posix_ip_pktinfo(d, len, rx);
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-        struct in6_pktinfo pi;
-        if (len < sizeof pi)
-            return;
-        memcpy(&pi, d, sizeof pi);
-        rx->dst.family = MCRX_AF_INET6;
-        rx->dst.scope_id = 0;
-        memcpy(rx->dst.addr, &pi.ipi6_addr, 16);
-        rx->ifindex = pi.ipi6_ifindex;
-        rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
+        mcrx_posix_ipv6_pktinfo(d, len, rx);
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
         struct timespec ts;
         if (len < sizeof ts)

@@ -1,5 +1,6 @@
 /* The walk over what recvmsg returns with a datagram, the same on every
- * POSIX system. SPDX-License-Identifier: BSD-2-Clause
+ * POSIX system (inline: each platform's parser inlines its own message
+ * handler into it, as fast as a hand-written loop). SPDX-License-Identifier: BSD-2-Clause
  *
  * The control area is untrusted input: a caller's socket may carry control
  * messages we did not ask for (SO_TIMESTAMPING, SO_RCVMARK...), and when
@@ -10,13 +11,56 @@
  * unknown": such a datagram is filtered (filtered_no_pktinfo), never
  * matched against bytes that lie beyond the message. Which messages mean
  * what is the platform's business (its one_msg). */
-#define _GNU_SOURCE
+#ifndef MCRX_PLATFORM_POSIX_CMSG_H
+#define MCRX_PLATFORM_POSIX_CMSG_H
+
+#include "platform/posix/posix.h"
+
 #include <string.h>
 
 #include "core/backend.h"
-#include "platform/posix/posix.h"
 
-void mcrx_posix_parse_rx(const void *name, uint32_t namelen, const void *control,
+/* One control message as the walk hands it over: c is a copy of its
+ * header, data its payload (datalen bytes, already bounded by both
+ * cmsg_len and the end of the area, possibly unaligned: memcpy it). */
+typedef void (*mcrx_posix_cmsg_fn)(const struct cmsghdr *c, const uint8_t *data,
+                                   size_t datalen, struct mcrx_rx *rx);
+
+/* The IPv6 pktinfo (and, where the system has it, the IPv4 one) into rx:
+ * destination and interface, when len covers the structure. */
+static inline void mcrx_posix_ipv6_pktinfo(const uint8_t *d, size_t len, struct mcrx_rx *rx)
+{
+    struct in6_pktinfo pi;
+    if (len < sizeof pi)
+        return;
+    memcpy(&pi, d, sizeof pi);
+    rx->dst.family = MCRX_AF_INET6;
+    rx->dst.scope_id = 0;
+    memcpy(rx->dst.addr, &pi.ipi6_addr, 16);
+    rx->ifindex = pi.ipi6_ifindex;
+    rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
+}
+
+#ifdef IP_PKTINFO /* Linux, macOS */
+static inline void mcrx_posix_ip_pktinfo(const uint8_t *d, size_t len, struct mcrx_rx *rx)
+{
+    struct in_pktinfo pi;
+    if (len < sizeof pi)
+        return;
+    memcpy(&pi, d, sizeof pi);
+    rx->dst.family = MCRX_AF_INET;
+    rx->dst.scope_id = 0;
+    memcpy(rx->dst.addr, &pi.ipi_addr, 4); /* header destination */
+    rx->ifindex = (uint32_t)pi.ipi_ifindex;
+    rx->flags |= MCRX_RX_HAS_DST | MCRX_RX_HAS_IFINDEX;
+}
+#endif
+
+/* What mcrx_plat_parse_rx() does on every POSIX system: source name,
+ * MSG_TRUNC, a bounds-checked walk that hands each message to one_msg,
+ * and MSG_CTRUNC = destination and interface unknown. rx->flags start as
+ * base_flags (e.g. MCRX_RX_HAS_DROPS where every datagram tells). */
+static inline void mcrx_posix_parse_rx(const void *name, uint32_t namelen, const void *control,
                          size_t controllen, int msg_flags, uint32_t base_flags,
                          mcrx_posix_cmsg_fn one_msg, struct mcrx_rx *rx)
 {
@@ -52,3 +96,5 @@ void mcrx_posix_parse_rx(const void *name, uint32_t namelen, const void *control
         rx->ifindex = 0;
     }
 }
+
+#endif
