@@ -68,6 +68,16 @@ for arch in x86_64 aarch64; do
             bad "$arch-macos: $b missing or not Mach-O for $arch (${head:-absent})"
         fi
     done
+    # The dylib exports exactly the MCRX_API functions of the public
+    # headers (in the mcrx_ namespace; zig's compiler-rt exports aside,
+    # see scripts/macho-nm.py).
+    if MACHO_NM_PREFIX=mcrx_ python3 tests/check_exports.py scripts/macho-nm.py \
+            "$dir/libmcrx.0.dylib" include/mcrx/*.h >"$dir.exports.log" 2>&1; then
+        ok "$arch-macos: libmcrx.0.dylib exports exactly the public mcrx_ API"
+    else
+        cat "$dir.exports.log"
+        bad "$arch-macos: libmcrx.0.dylib exports (log: $dir.exports.log)"
+    fi
 done
 echo "=== built, not run: no macOS here (docs/platforms.md)"
 echo "$PASS passed, $FAIL failed"
