@@ -227,7 +227,7 @@ typedef enum mcrx_backend_kind {
     MCRX_BACKEND_DEFAULT = 0,   /* build-time default, with fallback */
     MCRX_BACKEND_RECVMMSG = 1,  /* Linux readiness + recvmmsg batches */
     MCRX_BACKEND_IOURING = 2,   /* Linux io_uring multishot recvmsg */
-    MCRX_BACKEND_KQUEUE = 3,    /* not yet implemented */
+    MCRX_BACKEND_KQUEUE = 3,    /* macOS/FreeBSD kqueue (docs/platforms.md) */
     MCRX_BACKEND_IOCP = 4       /* not yet implemented */
 } mcrx_backend_kind;
 
@@ -406,7 +406,8 @@ MCRX_API int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
                              mcrx_metadata *meta, size_t max);
 
 /* The context's wait object, for the caller's own event loop: a file
- * descriptor on POSIX (an epoll fd for recvmmsg, an eventfd for io_uring)
+ * descriptor on POSIX (an epoll fd for recvmmsg, an eventfd for io_uring,
+ * a kqueue fd for kqueue)
  * that polls readable while the context has, or may have, something for a
  * receive call: datagrams in a joined subscription's socket or in the
  * library's buffers, or buffers to re-post. Every receive call (try_recv*,
