@@ -8,7 +8,9 @@
  * next free slots of the slot ring (src/backend/common/slots.h, shared
  * with recvmmsg): with recvmmsg(MSG_DONTWAIT) on FreeBSD, and elsewhere
  * (macOS) with a recvmsg loop bounded by the byte count of the socket's
- * last event (kevent's data: bytes queued when it was harvested). The
+ * last event (kevent's data: bytes queued when it was harvested; XNU's
+ * read filter reports the receive buffer's bytes minus its control and
+ * address bytes, i.e. the payload bytes). The
  * bound saves the read that would only say EAGAIN: once the bytes the
  * event announced are read, the loop stops, and a short count still means
  * "drained" as the contract wants. An overestimate just ends at EAGAIN;
