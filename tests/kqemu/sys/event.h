@@ -14,7 +14,8 @@
  *   memory in use (SO_MEMINFO), an overestimate of the payload bytes
  *   macOS/FreeBSD report (Linux has no exact count: FIONREAD is the first
  *   datagram only). So here the read loop always ends at EAGAIN or the
- *   batch size; its early stop at the exact byte count is not exercised.
+ *   batch size; its early stop at the exact byte count is checked by
+ *   test_kqueue_unit.c, which sets the count itself.
  * - EVFILT_USER, EV_ADD / EV_DELETE / NOTE_TRIGGER (no EV_CLEAR): an
  *   eventfd in the epoll set, readable from the trigger until deleted.
  * - close() of a kqueue fd also frees the emulation's state (the macro
