@@ -134,6 +134,7 @@ _STATUSES = {
     -35: ("SocketPort", InvalidSocket),
     -36: ("JoinError", OsError),
     -37: ("LeaveError", OsError),
+    -39: ("V6SsmNeedsInterface", InvalidConfig),  # macOS: IPv6 SSM without an interface
     -40: ("RecvError", OsError),
     -41: ("WaitError", OsError),
     -42: ("NoMemory", OsError),
