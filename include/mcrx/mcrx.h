@@ -118,6 +118,8 @@ typedef enum mcrx_status {
     MCRX_E_BAD_OPTION = -16,          /* context option out of range */
     MCRX_E_FAMILY_UNSPEC = -17,       /* group has no address family */
     MCRX_E_INTERFACE_FAMILY_MISMATCH = -18, /* interface family != group's */
+    MCRX_E_V6_SSM_NEEDS_INTERFACE = -19, /* macOS: an IPv6 SSM config needs
+                                            an interface there */
 
     /* Object state. */
     MCRX_E_NOT_FOUND = -20,           /* no subscription with that id */
@@ -136,8 +138,6 @@ typedef enum mcrx_status {
     MCRX_E_SOCKET_PORT = -35,         /* caller socket: wrong/unbound port */
     MCRX_E_JOIN = -36,
     MCRX_E_LEAVE = -37,
-    MCRX_E_V6_SSM_NEEDS_INTERFACE = -39, /* macOS: IPv6 SSM joins need an
-                                            interface in the config */
     MCRX_E_RECV = -40,
     MCRX_E_WAIT = -41,
     MCRX_E_NO_MEMORY = -42,

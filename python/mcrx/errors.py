@@ -121,6 +121,7 @@ _STATUSES = {
     -16: ("BadOption", None),
     -17: ("FamilyUnspec", InvalidConfig),
     -18: ("InterfaceFamilyMismatch", FamilyMismatch),
+    -19: ("V6SsmNeedsInterface", InvalidConfig),  # macOS: IPv6 SSM without an interface
     -20: ("NotFound", None),
     -21: ("NotJoined", None),
     -22: ("AlreadyJoined", None),
@@ -134,7 +135,6 @@ _STATUSES = {
     -35: ("SocketPort", InvalidSocket),
     -36: ("JoinError", OsError),
     -37: ("LeaveError", OsError),
-    -39: ("V6SsmNeedsInterface", InvalidConfig),  # macOS: IPv6 SSM without an interface
     -40: ("RecvError", OsError),
     -41: ("WaitError", OsError),
     -42: ("NoMemory", OsError),

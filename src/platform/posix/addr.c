@@ -127,7 +127,7 @@ int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
      * interface (interface 0 fails or joins nowhere useful): say so at add
      * time instead of failing later. */
     if (cfg->group.family == MCRX_AF_INET6 && cfg->source.family != MCRX_AF_UNSPEC)
-        return mcrx_plat_fail_with(MCRX_E_V6_SSM_NEEDS_INTERFACE, EINVAL);
+        return MCRX_E_V6_SSM_NEEDS_INTERFACE; /* a config check: no OS error */
 #endif
     /* IPv4 SSM without an interface: join where the source routes from
      * (as the Rust crate does); not enforced on receive. */
