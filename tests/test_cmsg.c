@@ -1,5 +1,5 @@
 /*
- * The control-message parser (src/platform/linux/cmsg.c) against truncated
+ * The control-message parser (src/platform/linux/cmsg.c over the POSIX walk in src/platform/posix/cmsg.c) against truncated
  * and hostile control data. Before issue 7 it trusted cmsg_len and ignored
  * MSG_CTRUNC: an IP_PKTINFO cut to a bare header (what the kernel leaves
  * when a caller's extra control messages fill the area) was read 12 bytes

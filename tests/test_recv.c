@@ -276,8 +276,13 @@ static void truncation(uint32_t max_payload, size_t wire, unsigned test)
     cr_assert_eq(r, 1, "%s", r == 0 ? "timeout" : mcrx_status_name(r));
     size_t want_len = wire < max_payload ? wire : max_payload;
     bool cut = wire > max_payload;
+    /* kqueue reads with recvmsg/recvmmsg without MSG_TRUNC (macOS and
+     * FreeBSD have none): a cut datagram's real length is not known there,
+     * and wire_len is the bytes received (docs/platforms.md). */
+    size_t want_wire = cut && mt_backend() == MCRX_BACKEND_KQUEUE ? want_len : wire;
     cr_expect_eq(k.p.len, want_len, "len %zu, want %zu", k.p.len, want_len);
-    cr_expect_eq(k.p.wire_len, wire, "wire_len %zu, want %zu", k.p.wire_len, wire);
+    cr_expect_eq(k.p.wire_len, want_wire, "wire_len %zu, want %zu", k.p.wire_len,
+                 want_wire);
     cr_expect_eq((k.p.flags & MCRX_PKT_TRUNCATED) != 0, cut, "flags %#x",
                  k.p.flags);
     if (k.p.len == want_len)
@@ -297,8 +302,8 @@ static void truncation(uint32_t max_payload, size_t wire, unsigned test)
     cr_expect_eq(st.truncated, cut ? 1u : 0u, "stats.truncated %llu",
                  (unsigned long long)st.truncated);
     cr_expect_eq(st.packets, 2u);
-    cr_expect_eq(st.bytes, wire + 5, "stats.bytes %llu, want wire lengths %zu",
-                 (unsigned long long)st.bytes, wire + 5);
+    cr_expect_eq(st.bytes, want_wire + 5, "stats.bytes %llu, want wire lengths %zu",
+                 (unsigned long long)st.bytes, want_wire + 5);
     free(buf);
     mt_sender_close(&s);
     mcrx_ctx_free(ctx);

@@ -36,7 +36,8 @@ static const struct {
     S(MCRX_E_OWNED_BY_CONTEXT),
     S(MCRX_E_SOCKET_CREATE), S(MCRX_E_SOCKET_OPTION), S(MCRX_E_SOCKET_BIND),
     S(MCRX_E_LOCAL_ADDR), S(MCRX_E_SOCKET_FAMILY), S(MCRX_E_SOCKET_PORT),
-    S(MCRX_E_JOIN), S(MCRX_E_LEAVE), S(MCRX_E_RECV), S(MCRX_E_WAIT),
+    S(MCRX_E_JOIN), S(MCRX_E_LEAVE), S(MCRX_E_V6_SSM_NEEDS_INTERFACE),
+    S(MCRX_E_RECV), S(MCRX_E_WAIT),
     S(MCRX_E_NO_MEMORY), S(MCRX_E_BACKEND_UNAVAILABLE),
     S(MCRX_E_METRICS_DISABLED), S(MCRX_E_METRICS_WRONG_THREAD),
 };
@@ -71,7 +72,7 @@ Test(validation, strerror_nonempty_and_distinct)
 
 Test(validation, unknown_status_has_text)
 {
-    const int unknown[] = { -999, 1, 12345, -19, -29 };
+    const int unknown[] = { -999, 1, 12345, -29, -38 };
     for (size_t k = 0; k < sizeof unknown / sizeof unknown[0]; k++) {
         const char *e = mcrx_strerror(unknown[k]);
         const char *n = mcrx_status_name(unknown[k]);

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
 #include <net/if.h>
@@ -234,7 +235,13 @@ static int fail_errno(const char *what)
 static int setup_socket(const struct send_args *a, const struct addr *grp,
                         const struct out_if *oif, const struct addr *src)
 {
+#ifdef SOCK_CLOEXEC
     int fd = socket(grp->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+#else /* macOS: no socket() flags; a short-lived tool, no fork: no race */
+    int fd = socket(grp->family, SOCK_DGRAM, 0);
+    if (fd >= 0)
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
     if (fd < 0)
         return fail_errno("socket"), -1;
 
@@ -293,12 +300,31 @@ static int setup_socket(const struct send_args *a, const struct addr *grp,
     return fd;
 }
 
+#ifdef TIMER_ABSTIME
 static void sleep_until(const struct timespec *t)
 {
     while (!g_stop &&
            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL) == EINTR)
         ;
 }
+#else /* macOS has no clock_nanosleep: sleep what remains, relative */
+static void sleep_until(const struct timespec *t)
+{
+    struct timespec now, rel;
+    while (!g_stop && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+           (now.tv_sec < t->tv_sec ||
+            (now.tv_sec == t->tv_sec && now.tv_nsec < t->tv_nsec))) {
+        rel.tv_sec = t->tv_sec - now.tv_sec;
+        rel.tv_nsec = t->tv_nsec - now.tv_nsec;
+        if (rel.tv_nsec < 0) {
+            rel.tv_sec--;
+            rel.tv_nsec += 1000000000L;
+        }
+        if (nanosleep(&rel, NULL) == 0)
+            break;
+    }
+}
+#endif
 
 static void add_ns(struct timespec *t, uint64_t ns)
 {

@@ -118,6 +118,8 @@ typedef enum mcrx_status {
     MCRX_E_BAD_OPTION = -16,          /* context option out of range */
     MCRX_E_FAMILY_UNSPEC = -17,       /* group has no address family */
     MCRX_E_INTERFACE_FAMILY_MISMATCH = -18, /* interface family != group's */
+    MCRX_E_V6_SSM_NEEDS_INTERFACE = -19, /* macOS: an IPv6 SSM config needs
+                                            an interface there */
 
     /* Object state. */
     MCRX_E_NOT_FOUND = -20,           /* no subscription with that id */
@@ -225,7 +227,7 @@ typedef enum mcrx_backend_kind {
     MCRX_BACKEND_DEFAULT = 0,   /* build-time default, with fallback */
     MCRX_BACKEND_RECVMMSG = 1,  /* Linux readiness + recvmmsg batches */
     MCRX_BACKEND_IOURING = 2,   /* Linux io_uring multishot recvmsg */
-    MCRX_BACKEND_KQUEUE = 3,    /* not yet implemented */
+    MCRX_BACKEND_KQUEUE = 3,    /* macOS/FreeBSD kqueue (docs/platforms.md) */
     MCRX_BACKEND_IOCP = 4       /* not yet implemented */
 } mcrx_backend_kind;
 
@@ -382,7 +384,9 @@ typedef struct mcrx_packet {
     uint16_t dst_port;
     const uint8_t *payload;  /* zero-copy view; see "Zero-copy packets" */
     size_t len;              /* bytes at payload */
-    size_t wire_len;         /* datagram's real length (>= len) */
+    size_t wire_len;         /* datagram's real length (>= len); macOS and
+                                FreeBSD cannot tell it for a truncated
+                                datagram: there it is len */
     uint32_t flags;          /* MCRX_PKT_* */
 } mcrx_packet;
 
@@ -425,7 +429,8 @@ MCRX_API int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
                              mcrx_metadata *meta, size_t max);
 
 /* The context's wait object, for the caller's own event loop: a file
- * descriptor on POSIX (an epoll fd for recvmmsg, an eventfd for io_uring)
+ * descriptor on POSIX (an epoll fd for recvmmsg, an eventfd for io_uring,
+ * a kqueue fd for kqueue)
  * that polls readable while the context has, or may have, something for a
  * receive call: datagrams in a joined subscription's socket or in the
  * library's buffers, or buffers to re-post. Every receive call (try_recv*,

@@ -121,6 +121,7 @@ _STATUSES = {
     -16: ("BadOption", None),
     -17: ("FamilyUnspec", InvalidConfig),
     -18: ("InterfaceFamilyMismatch", FamilyMismatch),
+    -19: ("V6SsmNeedsInterface", InvalidConfig),  # macOS: IPv6 SSM without an interface
     -20: ("NotFound", None),
     -21: ("NotJoined", None),
     -22: ("AlreadyJoined", None),

@@ -22,6 +22,7 @@
     X(MCRX_E_BAD_OPTION, "context option out of range")                       \
     X(MCRX_E_FAMILY_UNSPEC, "group address has no address family")            \
     X(MCRX_E_INTERFACE_FAMILY_MISMATCH, "interface address and group must be of one address family") \
+    X(MCRX_E_V6_SSM_NEEDS_INTERFACE, "IPv6 SSM needs an interface on this platform") \
     X(MCRX_E_NOT_FOUND, "no subscription with that id")                       \
     X(MCRX_E_NOT_JOINED, "subscription is not joined")                        \
     X(MCRX_E_ALREADY_JOINED, "subscription is already joined")                \

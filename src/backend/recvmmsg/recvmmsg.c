@@ -4,14 +4,10 @@
  *
  * How it receives: a level-triggered epoll set holds every joined socket;
  * poll() is epoll_wait. recv() reads a batch with one recvmmsg(MSG_DONTWAIT
- * | MSG_TRUNC) straight into the next free slots of the slot ring:
- * max_batch slots, each with a payload buffer of max_payload bytes, a
- * source-name buffer and a control buffer for pktinfo, timestamp and drop
- * count, and a prebuilt mmsghdr. Slots are handed out in ring order as
- * zero-copy views, and released in the same order by begin_call(), so the
- * free slots are always one contiguous run of the ring (two recvmmsg calls
- * when a batch wraps). Data not asked for stays in the socket's kernel
- * queue, where SO_RXQ_OVFL accounts for any overflow.
+ * | MSG_TRUNC) straight into the next free slots of the slot ring
+ * (src/backend/common/slots.h, shared with the kqueue backend). Data not
+ * asked for stays in the socket's kernel queue, where SO_RXQ_OVFL accounts
+ * for any overflow.
  *
  * Wait object: the epoll fd. Sockets make it readable while they hold
  * data (level-triggered). An eventfd in the same set covers the one case
@@ -39,13 +35,9 @@
 
 #include "core/backend.h"
 #include "core/platform.h"
+#include "backend/common/slots.h"
 
 #define EVENTS_CAP 256
-
-union control_buf {
-    char buf[MCRX_PLAT_CONTROL_LEN];
-    struct cmsghdr align;
-};
 
 struct mcrx_backend {
     int epfd;
@@ -53,16 +45,7 @@ struct mcrx_backend {
     bool hold_set;        /* efd's counter is non-zero */
     int tfd;              /* coalescing timer, -1 without coalesce_us */
     int64_t coalesce_ns;
-    uint32_t nslots;      /* max_batch */
-    uint64_t head;        /* number of the next record handed out */
-    uint64_t tail;        /* oldest record still valid */
-    uint64_t base;        /* record number that lives in slot 0 */
-    uint32_t max_payload;
-    uint8_t *payload;     /* nslots * max_payload */
-    struct sockaddr_in6 *names; /* big enough for both families */
-    union control_buf *controls;
-    struct iovec *iov;
-    struct mmsghdr *msgs;
+    struct mcrx_slots slots;
     struct epoll_event events[EVENTS_CAP];
 };
 
@@ -79,11 +62,7 @@ static void rm_destroy(struct mcrx_backend *b)
         close(b->efd);
     if (b->tfd >= 0)
         close(b->tfd);
-    free(b->payload);
-    free(b->names);
-    free(b->controls);
-    free(b->iov);
-    free(b->msgs);
+    mcrx_slots_free(&b->slots);
     free(b);
 }
 
@@ -95,8 +74,6 @@ static int rm_create(struct mcrx_backend **out, const struct mcrx_backend_params
     b->efd = -1;
     b->tfd = -1;
     b->coalesce_ns = (int64_t)p->coalesce_us * 1000;
-    b->nslots = p->max_batch;
-    b->max_payload = p->max_payload;
     b->epfd = epoll_create1(EPOLL_CLOEXEC);
     int os_error = errno;
     b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -116,25 +93,14 @@ static int rm_create(struct mcrx_backend **out, const struct mcrx_backend_params
             b->efd = -1;
         }
     }
-    b->payload = malloc((size_t)b->nslots * b->max_payload);
-    b->names = calloc(b->nslots, sizeof *b->names);
-    b->controls = calloc(b->nslots, sizeof *b->controls);
-    b->iov = calloc(b->nslots, sizeof *b->iov);
-    b->msgs = calloc(b->nslots, sizeof *b->msgs);
-    if (b->epfd < 0 || b->efd < 0 || !b->payload || !b->names || !b->controls ||
-        !b->iov || !b->msgs) {
-        int st = b->epfd < 0 || b->efd < 0 ? mcrx_plat_fail_with(MCRX_E_WAIT, os_error)
-                                           : mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ENOMEM);
+    if (b->epfd < 0 || b->efd < 0) {
+        rm_destroy(b);
+        return mcrx_plat_fail_with(MCRX_E_WAIT, os_error);
+    }
+    int st = mcrx_slots_init(&b->slots, p->max_batch, p->max_payload);
+    if (st != MCRX_OK) {
         rm_destroy(b);
         return st;
-    }
-    for (uint32_t i = 0; i < b->nslots; i++) {
-        b->iov[i].iov_base = b->payload + (size_t)i * b->max_payload;
-        b->iov[i].iov_len = b->max_payload;
-        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
-        b->msgs[i].msg_hdr.msg_iovlen = 1;
-        b->msgs[i].msg_hdr.msg_name = &b->names[i];
-        b->msgs[i].msg_hdr.msg_control = b->controls[i].buf;
     }
     *out = b;
     return MCRX_OK;
@@ -169,9 +135,7 @@ static uint32_t rm_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
 
 static void rm_release(struct mcrx_backend *b, uint64_t keep_from)
 {
-    b->tail = keep_from; /* record n lives in slot (n - base) % nslots */
-    if (b->tail == b->head) /* nothing kept: restart at slot 0, so a */
-        b->base = b->head;  /* drain reuses the same, cache-warm slots */
+    mcrx_slots_release(&b->slots, keep_from);
 }
 
 /* Coalescing: sleep until coalesce_ns after the wait began (t0). A
@@ -222,48 +186,16 @@ static void rm_service(struct mcrx_backend *b, bool hold)
     b->hold_set = hold;
 }
 
-/* One recvmmsg into the contiguous slots [first, first + n). */
-static int read_run(struct mcrx_backend *b, int fd, uint32_t first, unsigned n,
-                    struct mcrx_rx *out)
+static int read_mmsg(void *ctx, int fd, mcrx_slot_msg *msgs, unsigned n)
 {
-    struct mmsghdr *m = &b->msgs[first];
-    for (unsigned i = 0; i < n; i++) { /* the kernel rewrites these */
-        m[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
-        m[i].msg_hdr.msg_controllen = MCRX_PLAT_CONTROL_LEN;
-    }
-    int got = recvmmsg(fd, m, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
-    if (got < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
-                   ? 0 : mcrx_plat_fail(MCRX_E_RECV);
-    for (int i = 0; i < got; i++) {
-        struct msghdr *h = &m[i].msg_hdr;
-        struct mcrx_rx *rx = &out[i];
-        mcrx_plat_parse_rx(h->msg_name, h->msg_namelen, h->msg_control,
-                           h->msg_controllen, h->msg_flags, rx);
-        rx->payload = h->msg_iov->iov_base;
-        rx->wire_len = m[i].msg_len;
-        rx->len = m[i].msg_len < b->max_payload ? m[i].msg_len : b->max_payload;
-    }
-    return got;
+    (void)ctx;
+    return recvmmsg(fd, msgs, n, MSG_DONTWAIT | MSG_TRUNC, NULL);
 }
 
 static int rm_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
                    struct mcrx_rx *out, unsigned max)
 {
-    unsigned room = b->nslots - (unsigned)(b->head - b->tail);
-    unsigned n = max < room ? max : room;
-    uint32_t first = (uint32_t)((b->head - b->base) % b->nslots);
-    unsigned run = n < b->nslots - first ? n : b->nslots - first;
-    int got = run ? read_run(b, s->fd, first, run, out) : 0;
-    if (got == (int)run && n > run) { /* the batch wraps around the ring */
-        int more = read_run(b, s->fd, 0, n - run, out + run);
-        if (more < 0 && got == 0)
-            return more;
-        got += more > 0 ? more : 0;
-    }
-    if (got > 0)
-        b->head += (uint64_t)got;
-    return got;
+    return mcrx_slots_recv(&b->slots, s->fd, read_mmsg, NULL, out, max);
 }
 
 const struct mcrx_backend_ops mcrx_backend_recvmmsg = {

@@ -1,4 +1,5 @@
-/* Linux socket set-up shared by every Linux backend.
+/* Linux socket options and kinds behind posix/socket.c (which opens and
+ * adopts subscription sockets), shared by every Linux backend.
  * SPDX-License-Identifier: BSD-2-Clause */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,57 +17,6 @@
 #define IPV6_MULTICAST_ALL 29
 #endif
 
-static int setopt(int fd, int level, int name, int value)
-{
-    return setsockopt(fd, level, name, &value, sizeof value);
-}
-
-int mcrx_linux_af(const mcrx_ip *ip)
-{
-    return ip->family == MCRX_AF_INET ? AF_INET
-         : ip->family == MCRX_AF_INET6 ? AF_INET6 : AF_UNSPEC;
-}
-
-socklen_t mcrx_linux_to_sockaddr(const mcrx_ip *ip, uint16_t port,
-                                 struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (ip->family == MCRX_AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, ip->addr, 4);
-        return sizeof *sin;
-    }
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    memcpy(&sin6->sin6_addr, ip->addr, 16);
-    sin6->sin6_scope_id = ip->scope_id;
-    return sizeof *sin6;
-}
-
-bool mcrx_linux_from_sockaddr(const struct sockaddr *sa, mcrx_ip *ip, uint16_t *port)
-{
-    memset(ip, 0, sizeof *ip);
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-        ip->family = MCRX_AF_INET;
-        memcpy(ip->addr, &sin->sin_addr, 4);
-        *port = ntohs(sin->sin_port);
-        return true;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-        ip->family = MCRX_AF_INET6;
-        memcpy(ip->addr, &sin6->sin6_addr, 16);
-        ip->scope_id = sin6->sin6_scope_id;
-        *port = ntohs(sin6->sin6_port);
-        return true;
-    }
-    return false;
-}
-
 /* Ask for rcvbuf bytes; fall back to SO_RCVBUFFORCE (CAP_NET_ADMIN) when
  * net.core.rmem_max clamps the request. Reports what the kernel granted. */
 static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
@@ -75,12 +25,12 @@ static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
     socklen_t len = sizeof got;
     if (want) {
         int req = want > INT32_MAX / 2 ? INT32_MAX / 2 : (int)want;
-        if (setopt(fd, SOL_SOCKET, SO_RCVBUF, req) != 0)
+        if (mcrx_posix_setopt(fd, SOL_SOCKET, SO_RCVBUF, req) != 0)
             return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
         if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
             return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
         if ((uint32_t)got / 2 < want) /* the kernel reports double */
-            (void)setopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, req); /* EPERM: keep */
+            (void)mcrx_posix_setopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, req); /* EPERM: keep */
     }
     len = sizeof got;
     if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
@@ -90,112 +40,51 @@ static int set_rcvbuf(int fd, uint32_t want, uint32_t *granted)
 }
 
 /* Receive options every subscription socket gets, caller's or ours. */
-static int set_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
-                               uint32_t *granted)
+int mcrx_os_receive_options(int fd, int af, const struct mcrx_sock_opts *so,
+                            uint32_t *granted)
 {
     int ok = af == AF_INET
-        ? setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == 0 &&
-          setopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) == 0
-        : setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0 &&
-          (setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == 0 ||
+        ? mcrx_posix_setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == 0 &&
+          mcrx_posix_setopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) == 0
+        : mcrx_posix_setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == 0 &&
+          (mcrx_posix_setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == 0 ||
            errno == ENOPROTOOPT); /* older kernels: pktinfo still filters */
-    ok = ok && setopt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) == 0 &&
-         setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, so->timestamps) == 0 &&
+    ok = ok && mcrx_posix_setopt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) == 0 &&
+         mcrx_posix_setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, so->timestamps) == 0 &&
          (so->busy_poll_us == 0 ||
-          setopt(fd, SOL_SOCKET, SO_BUSY_POLL, (int)so->busy_poll_us) == 0);
+          mcrx_posix_setopt(fd, SOL_SOCKET, SO_BUSY_POLL, (int)so->busy_poll_us) == 0);
     if (!ok)
-        return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
         return mcrx_plat_fail(MCRX_E_SOCKET_OPTION);
     return set_rcvbuf(fd, so->rcvbuf, granted);
 }
 
-static void close_keep_errno(int fd)
+int mcrx_os_udp_socket(int af)
 {
-    int saved = errno;
-    close(fd);
-    errno = saved;
+    return socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 }
 
-int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
-                          int *fd_out, uint32_t *rcvbuf_granted)
+/* SO_REUSEADDR alone lets any number of UDP sockets share the port on
+ * Linux. No SO_REUSEPORT (the Rust crate sets it): with a reuseport group
+ * the kernel hands an IPv4 multicast datagram arriving on a real interface
+ * to ONE socket of the group picked by flow hash, possibly one that never
+ * joined that group, and the datagram is lost (tests/test_delivery.c:
+ * v4_two_groups_same_port_never_mix). */
+int mcrx_os_share_port(int fd)
 {
-    int af = mcrx_linux_af(&cfg->group);
-    int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-    if (fd < 0)
-        return mcrx_plat_fail(MCRX_E_SOCKET_CREATE);
-    int st = MCRX_OK;
-    /* SO_REUSEADDR alone lets any number of UDP sockets share the port on
-     * Linux. No SO_REUSEPORT (the Rust crate sets it): with a reuseport
-     * group the kernel hands an IPv4 multicast datagram arriving on a real
-     * interface to ONE socket of the group picked by flow hash, possibly
-     * one that never joined that group, and the datagram is lost
-     * (tests/test_delivery.c: v4_two_groups_same_port_never_mix). */
-    if ((af == AF_INET6 && setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0) ||
-        setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0)
-        st = MCRX_E_SOCKET_OPTION;
-    if (st == MCRX_OK)
-        st = set_receive_options(fd, af, so, rcvbuf_granted);
-    if (st == MCRX_OK) {
-        mcrx_ip any = {.family = cfg->group.family};
-        struct sockaddr_storage ss;
-        socklen_t len = mcrx_linux_to_sockaddr(&any, cfg->dst_port, &ss);
-        if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-            st = MCRX_E_SOCKET_BIND;
-    }
-    if (st != MCRX_OK) {
-        close_keep_errno(fd);
-        return mcrx_plat_fail(st);
-    }
-    *fd_out = fd;
-    return MCRX_OK;
+    return mcrx_posix_setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 }
 
-int mcrx_plat_socket_adopt(int fd, const mcrx_config *cfg,
-                           const struct mcrx_sock_opts *so, uint32_t *rcvbuf_granted)
+int mcrx_os_udp_family(int fd)
 {
     int domain = 0, type = 0, proto = 0;
     socklen_t len = sizeof domain;
     if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
-        return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY); /* not a socket (ENOTSOCK) or bad fd */
+        return -1;
     len = sizeof type;
     getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
     len = sizeof proto;
     getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len);
-    if (domain != mcrx_linux_af(&cfg->group) || type != SOCK_DGRAM ||
-        proto != IPPROTO_UDP) {
-        errno = EPROTOTYPE;
-        return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY);
-    }
-    mcrx_ip ip;
-    uint16_t port = 0;
-    if (mcrx_plat_local_addr(fd, &ip, &port) != MCRX_OK)
-        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
-    if (port != cfg->dst_port) {
-        errno = EADDRNOTAVAIL;
-        return mcrx_plat_fail(MCRX_E_SOCKET_PORT);
-    }
-    return set_receive_options(fd, domain, so, rcvbuf_granted);
-}
-
-void mcrx_plat_socket_close(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
-int mcrx_plat_local_addr(int fd, mcrx_ip *addr, uint16_t *port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
-    if (!mcrx_linux_from_sockaddr((struct sockaddr *)&ss, addr, port)) {
-        errno = EAFNOSUPPORT;
-        return mcrx_plat_fail(MCRX_E_LOCAL_ADDR);
-    }
-    return MCRX_OK;
+    return type == SOCK_DGRAM && proto == IPPROTO_UDP ? domain : AF_UNSPEC;
 }
 
 uint32_t mcrx_plat_socket_drops(int fd)
@@ -206,24 +95,4 @@ uint32_t mcrx_plat_socket_drops(int fd)
         len <= SK_MEMINFO_DROPS * sizeof mem[0])
         return 0;
     return mem[SK_MEMINFO_DROPS];
-}
-
-/* ---- OS errors (platform.h) ---- */
-
-int mcrx_plat_fail(int status)
-{
-    mcrx_os_error_set(errno);
-    return status;
-}
-
-int mcrx_plat_fail_with(int status, int os_error)
-{
-    mcrx_os_error_set(os_error);
-    errno = os_error;
-    return status;
-}
-
-void mcrx_plat_os_error_restore(void)
-{
-    errno = mcrx_last_os_error();
 }

@@ -1,4 +1,5 @@
-/* Linux interface lookups: names, indexes and addresses.
+/* Interface lookups shared by Linux, macOS and FreeBSD (getifaddrs,
+ * if_nametoindex): names, indexes and addresses.
  * SPDX-License-Identifier: BSD-2-Clause */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -7,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/linux/plat.h"
+#include "platform/posix/posix.h"
 
-unsigned mcrx_linux_ifindex_of_addr(const mcrx_ip *addr)
+unsigned mcrx_posix_ifindex_of_addr(const mcrx_ip *addr)
 {
     struct ifaddrs *list, *it;
     unsigned idx = 0;
@@ -18,7 +19,7 @@ unsigned mcrx_linux_ifindex_of_addr(const mcrx_ip *addr)
     for (it = list; it && !idx; it = it->ifa_next) {
         mcrx_ip ip;
         uint16_t port;
-        if (it->ifa_addr && mcrx_linux_from_sockaddr(it->ifa_addr, &ip, &port) &&
+        if (it->ifa_addr && mcrx_posix_from_sockaddr(it->ifa_addr, &ip, &port) &&
             mcrx_ip_equal(&ip, addr))
             idx = if_nametoindex(it->ifa_name);
     }
@@ -38,7 +39,7 @@ static bool first_v4_of(unsigned ifindex, mcrx_ip *out)
         uint16_t port;
         if (it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
             strcmp(it->ifa_name, name) == 0)
-            found = mcrx_linux_from_sockaddr(it->ifa_addr, out, &port);
+            found = mcrx_posix_from_sockaddr(it->ifa_addr, out, &port);
     }
     freeifaddrs(list);
     return found;
