@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 PASS=0
 FAIL=0
 SKIP=0
-SUITES=${MCRX_TEST_SUITES:-"default nouring asan"}
+SUITES=${MCRX_TEST_SUITES:-"default nouring asan macos"}
 
 run() { # name builddir meson-options...
     name=$1 dir=$2
@@ -85,6 +85,12 @@ for s in $SUITES; do
     nouring) run nouring build-test-nouring -Diouring=disabled ;;
     # The sanitized build also checks the io_uring CQ bound on every
     # submission (MCRX_IOURING_DEBUG aborts when it is broken).
+    macos) # cross builds for macOS (zig 0.11): built and checked, never run
+        echo "=== macos: scripts/build-macos.sh"
+        out=$(sh scripts/build-macos.sh 2>&1)
+        echo "$out"
+        set -- $(echo "$out" | tail -n 1 | tr -d ',')
+        PASS=$((PASS + $1)); FAIL=$((FAIL + $3)); SKIP=$((SKIP + $5)) ;;
     asan) run asan build-test-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
         -Dc_args=-DMCRX_IOURING_DEBUG ;;
     esac
