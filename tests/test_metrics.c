@@ -750,7 +750,7 @@ static void tool_outputs(unsigned test, const char *tool_env)
 {
     const char *tool = getenv(tool_env);
     if (!tool)
-        cr_skip_test("%s not set (tools not built)", tool_env);
+        cr_skip_test("%s not set: no tool for this run (tools not built, or the kqueue-on-epoll emulation, which has no tools of its own)", tool_env);
     const char *promtool = find_promtool();
     if (!promtool)
         cr_skip_test("promtool not found (apt-get install prometheus, or set "
