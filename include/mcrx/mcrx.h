@@ -43,8 +43,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Windows: <windows.h> defines `interface` as a macro (COM), which would
+ * rename mcrx_config.interface; this header sets it aside while it
+ * declares (a program that includes <windows.h> and uses the field writes
+ * `#undef interface` first). <winsock2.h> is not needed here: SOCKET is a
+ * UINT_PTR, the same type as uintptr_t. */
 #ifdef _WIN32
-#include <winsock2.h>
+#pragma push_macro("interface")
+#undef interface
 #endif
 
 #ifdef __cplusplus
@@ -72,8 +78,8 @@ extern "C" {
 
 /* A socket: a file descriptor on POSIX systems, a SOCKET on Windows. */
 #ifdef _WIN32
-typedef SOCKET mcrx_socket_t;
-#define MCRX_INVALID_SOCKET INVALID_SOCKET
+typedef uintptr_t mcrx_socket_t; /* SOCKET */
+#define MCRX_INVALID_SOCKET (~(mcrx_socket_t)0) /* INVALID_SOCKET */
 #else
 typedef int mcrx_socket_t;
 #define MCRX_INVALID_SOCKET (-1)
@@ -228,7 +234,9 @@ typedef enum mcrx_backend_kind {
     MCRX_BACKEND_RECVMMSG = 1,  /* Linux readiness + recvmmsg batches */
     MCRX_BACKEND_IOURING = 2,   /* Linux io_uring multishot recvmsg */
     MCRX_BACKEND_KQUEUE = 3,    /* macOS/FreeBSD kqueue (docs/platforms.md) */
-    MCRX_BACKEND_IOCP = 4       /* not yet implemented */
+    MCRX_BACKEND_IOCP = 4,      /* Windows I/O completion port + WSARecvMsg */
+    MCRX_BACKEND_WSAPOLL = 5    /* Windows WSAPoll + WSARecvMsg (readiness;
+                                   receives extracted subscriptions) */
 } mcrx_backend_kind;
 
 typedef struct mcrx_ctx_options {
@@ -299,7 +307,8 @@ MCRX_API void mcrx_ctx_free(mcrx_ctx *ctx);
 MCRX_API mcrx_backend_kind mcrx_ctx_backend(const mcrx_ctx *ctx);
 /* "recvmmsg", "io_uring", ... for a kind; "unknown" otherwise. */
 MCRX_API const char *mcrx_backend_name(mcrx_backend_kind kind);
-/* Parse "recvmmsg" / "iouring" / "io_uring" / "default". MCRX_OK or
+/* Parse "recvmmsg" / "iouring" / "io_uring" / "iocp" / "wsapoll" /
+ * "default". MCRX_OK or
  * MCRX_E_BACKEND_UNAVAILABLE (unknown name or not compiled in). */
 MCRX_API int mcrx_backend_parse(const char *name, mcrx_backend_kind *out);
 /* Whether a backend is compiled into this build. */
@@ -538,6 +547,10 @@ MCRX_API int mcrx_sub_into_parts(mcrx_sub *sub, mcrx_sub_parts *out);
 
 #ifdef __cplusplus
 }
+#endif
+
+#ifdef _WIN32
+#pragma pop_macro("interface")
 #endif
 
 #endif /* MCRX_MCRX_H */

@@ -34,7 +34,7 @@ static int options_check(const mcrx_ctx_options *o)
         o->turn_budget < 1 || o->turn_budget > TURN_BUDGET_LIMIT ||
         !pow2 || o->sub_ring_size > SUB_RING_LIMIT ||
         o->coalesce_us > COALESCE_LIMIT || o->busy_poll_us > BUSY_POLL_LIMIT ||
-        (unsigned)o->backend > MCRX_BACKEND_IOCP)
+        (unsigned)o->backend > MCRX_BACKEND_WSAPOLL)
         return MCRX_E_BAD_OPTION;
     return MCRX_OK;
 }

@@ -1,6 +1,10 @@
 /* Portable IP address values. SPDX-License-Identifier: BSD-2-Clause
  * inet_pton/inet_ntop are pure libc conversions, not OS calls. */
+#ifdef _WIN32
+#include <ws2tcpip.h> /* inet_pton/inet_ntop (Windows Vista and later) */
+#else
 #include <arpa/inet.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,6 +13,7 @@ extern const struct mcrx_backend_ops mcrx_backend_recvmmsg;
 extern const struct mcrx_backend_ops mcrx_backend_iouring;
 extern const struct mcrx_backend_ops mcrx_backend_kqueue;
 extern const struct mcrx_backend_ops mcrx_backend_iocp;
+extern const struct mcrx_backend_ops mcrx_backend_wsapoll;
 
 /* What this build compiled, in order of preference for fallback. */
 static const struct mcrx_backend_ops *const registry[] = {
@@ -27,6 +28,9 @@ static const struct mcrx_backend_ops *const registry[] = {
 #endif
 #ifdef MCRX_HAVE_IOCP
     &mcrx_backend_iocp,
+#endif
+#ifdef MCRX_HAVE_WSAPOLL
+    &mcrx_backend_wsapoll,
 #endif
 };
 #define REGISTRY_LEN (sizeof registry / sizeof registry[0])
@@ -52,6 +56,7 @@ const char *mcrx_backend_name(mcrx_backend_kind kind)
     case MCRX_BACKEND_IOURING: return "io_uring";
     case MCRX_BACKEND_KQUEUE: return "kqueue";
     case MCRX_BACKEND_IOCP: return "iocp";
+    case MCRX_BACKEND_WSAPOLL: return "wsapoll";
     }
     return "unknown";
 }
@@ -62,7 +67,7 @@ int mcrx_backend_parse(const char *name, mcrx_backend_kind *out)
         {"default", MCRX_BACKEND_DEFAULT}, {"", MCRX_BACKEND_DEFAULT},
         {"recvmmsg", MCRX_BACKEND_RECVMMSG}, {"iouring", MCRX_BACKEND_IOURING},
         {"io_uring", MCRX_BACKEND_IOURING}, {"kqueue", MCRX_BACKEND_KQUEUE},
-        {"iocp", MCRX_BACKEND_IOCP},
+        {"iocp", MCRX_BACKEND_IOCP}, {"wsapoll", MCRX_BACKEND_WSAPOLL},
     };
     if (!name || !out)
         return MCRX_E_INVALID_ARG;

@@ -1,0 +1,602 @@
+/*
+ * The IOCP backend (Windows, completion-based).
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * How it receives
+ * ---------------
+ * One I/O completion port per backend instance (per context). Every
+ * attached (joined) subscription gets a ring of sub_ring_size buffers, each
+ * with its own OVERLAPPED, WSAMSG, source-name and control area, and keeps
+ * a WSARecvMsg (obtained through SIO_GET_EXTENSION_FUNCTION_POINTER)
+ * posted on every buffer it owns. A flooded subscription can only fill its
+ * own buffers, so it never starves the others of buffers; the core's
+ * deficit round robin does the rest.
+ *
+ * Buffer states. Every buffer of a sub is in exactly one state:
+ *   kernel  - a WSARecvMsg is posted on it (in_kernel counts them)
+ *   pending - its completion was harvested; FIFO per sub, waits for recv()
+ *   handed  - handed out by recv() as a view, numbered; valid until
+ *             release() passes its number
+ *   spare   - ours, to be posted by the next service() (or poll())
+ * GetQueuedCompletionStatusEx harvests completions in batches (poll(), and
+ * recv() when the sub has fewer pending than asked): kernel -> pending.
+ * recv(): pending -> handed. release(): handed -> spare. service() posts
+ * the spare buffers again before the receive call returns, so re-posting
+ * never waits for the application's next call. poll() posts them too
+ * before it blocks (a wait right after a release must not sleep with the
+ * buffers unposted).
+ *
+ * Datagram length: Windows reports no "real length" of a cut datagram, so
+ * each receive gets a second WSABUF after the payload: a scratch area,
+ * shared by all buffers of the instance and never read, that makes the
+ * buffer 64 KiB long in all. The byte count of a completion is then the
+ * datagram's real length (wire_len); len is cut at max_payload.
+ *
+ * Every receive completes through the port, also one that could complete
+ * at once (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not used): handling
+ * inline completions beside queued ones could reorder a sub's datagrams.
+ *
+ * Wait object: a manual-reset event set in every OVERLAPPED.hEvent, so the
+ * stack signals it whenever a receive completes (completions still go to
+ * the port). Posting a receive resets it (the I/O manager resets hEvent
+ * when an operation starts), so service() settles it after posting:
+ * signalled while a sub has harvested datagrams, the core holds read-ahead
+ * records (hold), a sub has nothing posted because all its buffers are out
+ * as views, or an error waits to be reported; otherwise it resets the
+ * event and harvests once more, so a completion that came in before the
+ * reset is not lost (it is harvested, and the event set again).
+ *
+ * Detach: CancelIoEx on the socket, then completions are harvested (those
+ * of other subs are queued for them as usual) until the sub has no receive
+ * left in the kernel; datagrams that completed meanwhile are counted with
+ * the harvested ones as read but never handed out. Buffers handed out in
+ * the current call stay allocated until the next release().
+ *
+ * A socket stays bound to the first port it was associated with (Windows
+ * cannot undo that): a leave + join on the same context re-uses the
+ * association; a socket associated with some other port is refused
+ * (MCRX_E_WAIT, ERROR_INVALID_PARAMETER). Extracted subscriptions (take)
+ * are served by the wsapoll backend, with synchronous reads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "platform/windows/plat.h"
+
+#define HARVEST_CAP 256u
+#define WIRE_MAX 65536u /* payload + scratch: any UDP datagram fits */
+#define DETACH_WAIT_MS 10000u
+
+union control_buf {
+    char buf[MCRX_PLAT_CONTROL_LEN];
+    WSACMSGHDR align;
+};
+
+struct slot {
+    OVERLAPPED ov; /* first member: a completion's OVERLAPPED is the slot */
+    struct mcrx_backend_sub *sub;
+    WSAMSG msg;
+    WSABUF bufs[2]; /* payload, then the shared scratch area */
+    struct sockaddr_in6 name;
+    union control_buf control;
+    DWORD bytes;
+};
+
+/* A FIFO of buffer indexes (capacity = the sub's ring size). */
+struct fifo {
+    uint32_t *idx;
+    uint64_t *seq; /* handed FIFO only: record numbers */
+    uint32_t head, count;
+};
+
+struct mcrx_backend_sub {
+    struct mcrx_backend *b;
+    struct mcrx_sub *cookie;
+    SOCKET fd;
+    LPFN_WSARECVMSG recvmsg;
+    uint32_t nbufs;
+    struct slot *slots;
+    uint8_t *mem;          /* nbufs * max_payload */
+    uint32_t in_kernel;
+    struct fifo pending, handed;
+    uint32_t *spare;
+    uint32_t s_count;
+    int err;               /* WSA error of a failed receive, for recv() */
+    bool detaching;
+    bool listed;           /* in b's not-yet-reported ready list */
+    bool dirty;            /* in b's list of subs with handed buffers */
+    bool to_post;          /* in b's list of subs with spare buffers */
+    struct mcrx_backend_sub *next_ready, *next_dirty, *next_post, *next_zombie;
+};
+
+struct mcrx_backend {
+    HANDLE port;
+    HANDLE event;
+    uint8_t *scratch;
+    uint32_t max_payload;
+    uint32_t ring;
+    uint64_t seq;               /* number of the next record handed out */
+    uint64_t pending_total;     /* harvested, not handed out (all subs) */
+    struct mcrx_backend_sub *ready, *ready_tail;
+    struct mcrx_backend_sub *dirty, *post, *zombies;
+    SOCKET *assoc;              /* sockets associated with this port */
+    size_t n_assoc, cap_assoc;
+    OVERLAPPED_ENTRY entries[HARVEST_CAP];
+};
+
+/* ---- small lists ---- */
+
+static void fifo_push(struct fifo *f, uint32_t n, uint32_t i, uint64_t seq)
+{
+    uint32_t at = (f->head + f->count++) % n;
+    f->idx[at] = i;
+    if (f->seq)
+        f->seq[at] = seq;
+}
+
+static uint32_t fifo_pop(struct fifo *f, uint32_t n)
+{
+    uint32_t i = f->idx[f->head];
+    f->head = (f->head + 1) % n;
+    f->count--;
+    return i;
+}
+
+static void list_ready(struct mcrx_backend *b, struct mcrx_backend_sub *s)
+{
+    if (s->listed || s->detaching)
+        return;
+    s->listed = true;
+    s->next_ready = NULL;
+    if (b->ready_tail)
+        b->ready_tail->next_ready = s;
+    else
+        b->ready = s;
+    b->ready_tail = s;
+}
+
+static void unlist_ready(struct mcrx_backend *b, struct mcrx_backend_sub *s)
+{
+    struct mcrx_backend_sub **pp = &b->ready, *prev = NULL;
+    while (*pp && *pp != s) {
+        prev = *pp;
+        pp = &(*pp)->next_ready;
+    }
+    if (*pp) {
+        *pp = s->next_ready;
+        if (b->ready_tail == s)
+            b->ready_tail = prev;
+    }
+    s->listed = false;
+}
+
+/* Remove s from a singly linked list threaded through field `next`. */
+#define UNLINK(head, s, next)                                  \
+    do {                                                       \
+        struct mcrx_backend_sub **pp_ = &(head);               \
+        while (*pp_ && *pp_ != (s))                            \
+            pp_ = &(*pp_)->next;                               \
+        if (*pp_)                                              \
+            *pp_ = (s)->next;                                  \
+    } while (0)
+
+static void give_spare(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t i)
+{
+    s->spare[s->s_count++] = i;
+    if (!s->to_post && !s->detaching) {
+        s->to_post = true;
+        s->next_post = b->post;
+        b->post = s;
+    }
+}
+
+/* ---- completions ---- */
+
+static void complete(struct mcrx_backend *b, const OVERLAPPED_ENTRY *e)
+{
+    struct slot *sl = (struct slot *)e->lpOverlapped;
+    struct mcrx_backend_sub *s = sl->sub;
+    uint32_t i = (uint32_t)(sl - s->slots);
+    s->in_kernel--;
+    int err = 0;
+    DWORD bytes = e->dwNumberOfBytesTransferred, flags = 0;
+    if (sl->ov.Internal != 0 && /* not STATUS_SUCCESS: ask Winsock why */
+        !WSAGetOverlappedResult(s->fd, &sl->ov, &bytes, FALSE, &flags))
+        err = WSAGetLastError();
+    if (err == WSAEMSGSIZE) { /* longer than payload + scratch: cut */
+        sl->msg.dwFlags |= MSG_TRUNC;
+        err = 0;
+    }
+    if (err) {
+        if (err != WSA_OPERATION_ABORTED && !s->detaching) {
+            s->err = err;
+            list_ready(b, s);
+        }
+        give_spare(b, s, i);
+        return;
+    }
+    sl->bytes = bytes;
+    fifo_push(&s->pending, s->nbufs, i, 0);
+    if (!s->detaching) /* a detaching sub's count was taken off already */
+        b->pending_total++;
+    list_ready(b, s);
+}
+
+/* Harvest what the port has (waiting up to timeout_ms for the first
+ * completion). Returns the number harvested or a negative status. */
+static int harvest(struct mcrx_backend *b, DWORD timeout_ms)
+{
+    int total = 0;
+    for (;;) {
+        ULONG got = 0;
+        if (!GetQueuedCompletionStatusEx(b->port, b->entries, HARVEST_CAP, &got,
+                                         total ? 0 : timeout_ms, FALSE)) {
+            DWORD err = GetLastError();
+            if (err == WAIT_TIMEOUT)
+                return total;
+            return total ? total : mcrx_plat_fail_with(MCRX_E_WAIT, (int)err);
+        }
+        for (ULONG k = 0; k < got; k++)
+            complete(b, &b->entries[k]);
+        total += (int)got;
+        if (got < HARVEST_CAP)
+            return total;
+    }
+}
+
+/* ---- posting ---- */
+
+static int post_one(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t i)
+{
+    struct slot *sl = &s->slots[i];
+    memset(&sl->ov, 0, sizeof sl->ov);
+    sl->ov.hEvent = b->event;
+    sl->msg.name = (LPSOCKADDR)&sl->name;
+    sl->msg.namelen = sizeof sl->name;
+    sl->msg.lpBuffers = sl->bufs;
+    sl->msg.dwBufferCount = sl->bufs[1].len ? 2 : 1;
+    sl->msg.Control.buf = sl->control.buf;
+    sl->msg.Control.len = MCRX_PLAT_CONTROL_LEN;
+    sl->msg.dwFlags = 0;
+    if (s->recvmsg(s->fd, &sl->msg, NULL, &sl->ov, NULL) == 0 ||
+        WSAGetLastError() == WSA_IO_PENDING) {
+        s->in_kernel++; /* completes through the port either way */
+        return 0;
+    }
+    return WSAGetLastError();
+}
+
+/* Post every spare buffer of the subs that have some. A failure leaves the
+ * buffer spare and the error for recv() to report (retried next time). */
+static void post_spares(struct mcrx_backend *b)
+{
+    while (b->post) {
+        struct mcrx_backend_sub *s = b->post;
+        b->post = s->next_post;
+        s->to_post = false;
+        while (s->s_count) {
+            int err = post_one(b, s, s->spare[s->s_count - 1]);
+            if (err) {
+                s->err = err;
+                list_ready(b, s);
+                break;
+            }
+            s->s_count--;
+        }
+    }
+}
+
+/* ---- ops ---- */
+
+static void iocp_destroy(struct mcrx_backend *b)
+{
+    while (b->zombies) {
+        struct mcrx_backend_sub *z = b->zombies;
+        b->zombies = z->next_zombie;
+        free(z->slots);
+        free(z->mem);
+        free(z->pending.idx);
+        free(z->handed.idx);
+        free(z->handed.seq);
+        free(z->spare);
+        free(z);
+    }
+    if (b->port)
+        CloseHandle(b->port);
+    if (b->event)
+        CloseHandle(b->event);
+    free(b->scratch);
+    free(b->assoc);
+    free(b);
+    mcrx_win_wsa_release();
+}
+
+static int iocp_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
+{
+    int st = mcrx_win_wsa_acquire(MCRX_E_BACKEND_UNAVAILABLE);
+    if (st != MCRX_OK)
+        return st;
+    struct mcrx_backend *b = calloc(1, sizeof *b);
+    if (!b) {
+        mcrx_win_wsa_release();
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY);
+    }
+    b->max_payload = p->max_payload;
+    b->ring = p->sub_ring_size;
+    b->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (!b->port)
+        st = mcrx_plat_fail_with(MCRX_E_BACKEND_UNAVAILABLE, (int)GetLastError());
+    b->event = st == MCRX_OK ? CreateEventW(NULL, TRUE, FALSE, NULL) : NULL;
+    if (st == MCRX_OK && !b->event)
+        st = mcrx_plat_fail_with(MCRX_E_WAIT, (int)GetLastError());
+    if (st == MCRX_OK && b->max_payload < WIRE_MAX &&
+        !(b->scratch = malloc(WIRE_MAX - b->max_payload)))
+        st = mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY);
+    if (st != MCRX_OK) {
+        iocp_destroy(b);
+        return st;
+    }
+    *out = b;
+    return MCRX_OK;
+}
+
+static mcrx_wait_handle_t iocp_wait_handle(const struct mcrx_backend *b)
+{
+    return b->event;
+}
+
+static bool was_associated(const struct mcrx_backend *b, SOCKET fd)
+{
+    for (size_t i = 0; i < b->n_assoc; i++)
+        if (b->assoc[i] == fd)
+            return true;
+    return false;
+}
+
+/* Bind fd to the port once (see the top comment). */
+static int associate(struct mcrx_backend *b, SOCKET fd)
+{
+    if (CreateIoCompletionPort((HANDLE)fd, b->port, 0, 0) == NULL) {
+        DWORD err = GetLastError();
+        return err == ERROR_INVALID_PARAMETER && was_associated(b, fd)
+                   ? MCRX_OK : mcrx_plat_fail_with(MCRX_E_WAIT, (int)err);
+    }
+    if (was_associated(b, fd)) /* an old socket's handle value, reused */
+        return MCRX_OK;
+    if (b->n_assoc == b->cap_assoc) {
+        size_t cap = b->cap_assoc ? b->cap_assoc * 2 : 16;
+        SOCKET *a = realloc(b->assoc, cap * sizeof *a);
+        if (!a)
+            return MCRX_OK; /* only a later re-join could then fail */
+        b->assoc = a;
+        b->cap_assoc = cap;
+    }
+    b->assoc[b->n_assoc++] = fd;
+    return MCRX_OK;
+}
+
+static void sub_free(struct mcrx_backend_sub *s)
+{
+    free(s->slots);
+    free(s->mem);
+    free(s->pending.idx);
+    free(s->handed.idx);
+    free(s->handed.seq);
+    free(s->spare);
+    free(s);
+}
+
+static int get_recvmsg(SOCKET fd, LPFN_WSARECVMSG *fn)
+{
+    GUID guid = WSAID_WSARECVMSG;
+    DWORD bytes = 0;
+    if (WSAIoctl(fd, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, fn,
+                 sizeof *fn, &bytes, NULL, NULL) != 0)
+        return mcrx_plat_fail_with(MCRX_E_BACKEND_UNAVAILABLE, WSAGetLastError());
+    return MCRX_OK;
+}
+
+static int iocp_attach(struct mcrx_backend *b, mcrx_socket_t fd, struct mcrx_sub *cookie,
+                       struct mcrx_backend_sub **out)
+{
+    struct mcrx_backend_sub *s = calloc(1, sizeof *s);
+    uint32_t n = b->ring;
+    if (s) {
+        s->slots = calloc(n, sizeof *s->slots);
+        s->mem = malloc((size_t)n * b->max_payload);
+        s->pending.idx = calloc(n, sizeof(uint32_t));
+        s->handed.idx = calloc(n, sizeof(uint32_t));
+        s->handed.seq = calloc(n, sizeof(uint64_t));
+        s->spare = calloc(n, sizeof(uint32_t));
+    }
+    if (!s || !s->slots || !s->mem || !s->pending.idx || !s->handed.idx ||
+        !s->handed.seq || !s->spare) {
+        if (s)
+            sub_free(s);
+        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY);
+    }
+    int st = get_recvmsg(fd, &s->recvmsg);
+    if (st == MCRX_OK)
+        st = associate(b, fd);
+    if (st != MCRX_OK) {
+        sub_free(s);
+        return st;
+    }
+    s->b = b;
+    s->cookie = cookie;
+    s->fd = fd;
+    s->nbufs = n;
+    for (uint32_t i = 0; i < n; i++) {
+        struct slot *sl = &s->slots[i];
+        sl->sub = s;
+        sl->bufs[0].buf = (char *)s->mem + (size_t)i * b->max_payload;
+        sl->bufs[0].len = b->max_payload;
+        sl->bufs[1].buf = (char *)b->scratch;
+        sl->bufs[1].len = b->scratch ? WIRE_MAX - b->max_payload : 0;
+        give_spare(b, s, n - 1 - i); /* posted in order 0, 1, ... */
+    }
+    *out = s;
+    return MCRX_OK;
+}
+
+static uint32_t iocp_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
+{
+    unlist_ready(b, s);
+    if (s->to_post) {
+        UNLINK(b->post, s, next_post);
+        s->to_post = false;
+    }
+    s->detaching = true;
+    b->pending_total -= s->pending.count;
+    if (s->in_kernel)
+        CancelIoEx((HANDLE)s->fd, NULL);
+    DWORD start = GetTickCount();
+    while (s->in_kernel && GetTickCount() - start < DETACH_WAIT_MS)
+        if (harvest(b, 100) < 0)
+            break;
+    uint32_t unread = s->pending.count;
+    if (s->in_kernel) { /* the stack still owns buffers: never free them */
+        s->handed.count = UINT32_MAX;
+    }
+    if (s->handed.count) { /* views of this call stay valid: freed later */
+        s->next_zombie = b->zombies;
+        b->zombies = s;
+    } else {
+        if (s->dirty)
+            UNLINK(b->dirty, s, next_dirty);
+        sub_free(s);
+    }
+    return unread;
+}
+
+static void iocp_release(struct mcrx_backend *b, uint64_t keep_from)
+{
+    struct mcrx_backend_sub **pp = &b->dirty;
+    while (*pp) {
+        struct mcrx_backend_sub *s = *pp;
+        while (s->handed.count && s->handed.count != UINT32_MAX &&
+               s->handed.seq[s->handed.head] < keep_from) {
+            uint32_t i = fifo_pop(&s->handed, s->nbufs);
+            if (!s->detaching)
+                give_spare(b, s, i);
+        }
+        if (s->handed.count == 0) {
+            *pp = s->next_dirty;
+            s->dirty = false;
+        } else {
+            pp = &s->next_dirty;
+        }
+    }
+    struct mcrx_backend_sub **zp = &b->zombies;
+    while (*zp) {
+        struct mcrx_backend_sub *z = *zp;
+        if (z->handed.count == 0 && !z->dirty) {
+            *zp = z->next_zombie;
+            sub_free(z);
+        } else {
+            zp = &z->next_zombie;
+        }
+    }
+}
+
+/* Something for the next receive call: see "Wait object" above. */
+static bool needs_call(const struct mcrx_backend *b, bool hold)
+{
+    if (hold || b->pending_total || b->ready)
+        return true;
+    for (const struct mcrx_backend_sub *s = b->dirty; s; s = s->next_dirty)
+        if (!s->detaching && s->in_kernel == 0)
+            return true; /* all its buffers are out as views */
+    return false;
+}
+
+static void iocp_service(struct mcrx_backend *b, bool hold)
+{
+    post_spares(b);
+    if (!needs_call(b, hold)) {
+        ResetEvent(b->event);
+        if (harvest(b, 0) <= 0 && !needs_call(b, hold))
+            return;
+    }
+    SetEvent(b->event);
+}
+
+static int iocp_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
+                     int timeout_ms)
+{
+    post_spares(b);
+    int st = harvest(b, 0);
+    if (st >= 0 && !b->ready && timeout_ms != 0)
+        st = harvest(b, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+    if (st < 0)
+        return st;
+    unsigned k = 0;
+    while (b->ready && k < max) {
+        struct mcrx_backend_sub *s = b->ready;
+        b->ready = s->next_ready;
+        if (!b->ready)
+            b->ready_tail = NULL;
+        s->listed = false;
+        ready[k++] = s->cookie;
+    }
+    return (int)k;
+}
+
+static int iocp_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
+                     struct mcrx_rx *out, unsigned max)
+{
+    if (s->pending.count < max) {
+        int st = harvest(b, 0);
+        if (st < 0 && s->pending.count == 0)
+            return st;
+    }
+    if (s->pending.count == 0 && s->err) {
+        int err = s->err;
+        s->err = 0;
+        return mcrx_plat_fail_with(MCRX_E_RECV, err);
+    }
+    unsigned n = s->pending.count < max ? s->pending.count : max;
+    for (unsigned k = 0; k < n; k++) {
+        uint32_t i = fifo_pop(&s->pending, s->nbufs);
+        struct slot *sl = &s->slots[i];
+        struct mcrx_rx *rx = &out[k];
+        mcrx_plat_parse_rx(&sl->name, (uint32_t)sl->msg.namelen, sl->control.buf,
+                           sl->msg.Control.len, (int)sl->msg.dwFlags, rx);
+        rx->payload = (const uint8_t *)sl->bufs[0].buf;
+        rx->wire_len = sl->bytes;
+        rx->len = sl->bytes < b->max_payload ? sl->bytes : b->max_payload;
+        if (sl->bytes > b->max_payload)
+            rx->flags |= MCRX_RX_TRUNC;
+        fifo_push(&s->handed, s->nbufs, i, b->seq++);
+    }
+    b->pending_total -= n;
+    if (n && !s->dirty) {
+        s->dirty = true;
+        s->next_dirty = b->dirty;
+        b->dirty = s;
+    }
+    return (int)n;
+}
+
+static uint32_t iocp_held(const struct mcrx_backend_sub *s)
+{
+    return s->pending.count;
+}
+
+const struct mcrx_backend_ops mcrx_backend_iocp = {
+    .name = "iocp",
+    .kind = MCRX_BACKEND_IOCP,
+    .caps = MCRX_CAP_READ_AHEAD | MCRX_CAP_SERVICE,
+    .create = iocp_create,
+    .destroy = iocp_destroy,
+    .wait_handle = iocp_wait_handle,
+    .attach = iocp_attach,
+    .detach = iocp_detach,
+    .release = iocp_release,
+    .service = iocp_service,
+    .poll = iocp_poll,
+    .recv = iocp_recv,
+    .held = iocp_held,
+    .drop_events = NULL,
+};

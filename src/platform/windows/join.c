@@ -1,0 +1,123 @@
+/* Windows multicast joins and leaves (ASM/SSM, IPv4/IPv6).
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * IPv4 uses IP_ADD_MEMBERSHIP / IP_ADD_SOURCE_MEMBERSHIP with an interface
+ * address. Windows' struct ip_mreq_source is ordered (group, source,
+ * interface), Linux's (group, interface, source): the fields are set by
+ * name, never by position. IPv6 ASM uses IPV6_ADD_MEMBERSHIP, IPv6 SSM
+ * MCAST_JOIN_SOURCE_GROUP (RFC 3678) at IPPROTO_IPV6. Wine 8 answers the
+ * MCAST_* options with WSAENOPROTOOPT: IPv6 SSM fails there with
+ * MCRX_E_JOIN and that error (docs/platforms.md). */
+#include <string.h>
+
+#include "platform/windows/plat.h"
+
+/* The local address the stack would use toward dst: connect() on a UDP
+ * socket only selects a route, it sends nothing. */
+static bool local_addr_toward(const mcrx_ip *dst, mcrx_ip *out)
+{
+    if (mcrx_win_wsa_acquire(MCRX_E_SOCKET_CREATE) != MCRX_OK)
+        return false;
+    SOCKET fd = socket(mcrx_win_af(dst), SOCK_DGRAM, IPPROTO_UDP);
+    bool ok = fd != INVALID_SOCKET;
+    struct sockaddr_storage ss;
+    uint16_t port;
+    if (ok) {
+        int len = mcrx_win_to_sockaddr(dst, 9, &ss);
+        ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
+        len = sizeof ss;
+        ok = ok && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+             mcrx_win_from_sockaddr((struct sockaddr *)&ss, out, &port);
+        closesocket(fd);
+    }
+    mcrx_win_wsa_release();
+    return ok;
+}
+
+int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
+{
+    memset(out, 0, sizeof *out);
+    out->addr.family = cfg->group.family; /* wildcard: the stack picks */
+    if (cfg->has_interface_index) {
+        out->ifindex = out->filter_ifindex = cfg->interface_index;
+        return MCRX_OK;
+    }
+    if (cfg->interface.family != MCRX_AF_UNSPEC) {
+        unsigned idx = cfg->interface.scope_id ? cfg->interface.scope_id
+                                               : mcrx_win_ifindex_of_addr(&cfg->interface);
+        if (!idx)
+            return mcrx_plat_fail_with(MCRX_E_UNKNOWN_INTERFACE, WSAEADDRNOTAVAIL);
+        out->addr = cfg->interface;
+        out->addr.scope_id = 0;
+        out->ifindex = out->filter_ifindex = idx;
+        return MCRX_OK;
+    }
+    /* IPv4 SSM without an interface: join where the source routes from
+     * (as the Rust crate does); not enforced on receive. */
+    if (cfg->group.family == MCRX_AF_INET && cfg->source.family != MCRX_AF_UNSPEC) {
+        mcrx_ip local;
+        if (local_addr_toward(&cfg->source, &local))
+            out->addr = local;
+    }
+    return MCRX_OK;
+}
+
+static int join_v4(SOCKET fd, const mcrx_config *cfg, const struct mcrx_join_if *jif,
+                   bool join)
+{
+    if (cfg->source.family == MCRX_AF_UNSPEC) {
+        struct ip_mreq mr;
+        memcpy(&mr.imr_multiaddr, cfg->group.addr, 4);
+        memcpy(&mr.imr_interface, jif->addr.addr, 4);
+        return setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP,
+                          (const char *)&mr, sizeof mr);
+    }
+    struct ip_mreq_source ms; /* by name: the order differs from Linux */
+    memcpy(&ms.imr_multiaddr, cfg->group.addr, 4);
+    memcpy(&ms.imr_sourceaddr, cfg->source.addr, 4);
+    memcpy(&ms.imr_interface, jif->addr.addr, 4);
+    return setsockopt(fd, IPPROTO_IP,
+                      join ? IP_ADD_SOURCE_MEMBERSHIP : IP_DROP_SOURCE_MEMBERSHIP,
+                      (const char *)&ms, sizeof ms);
+}
+
+static int join_v6(SOCKET fd, const mcrx_config *cfg, const struct mcrx_join_if *jif,
+                   bool join)
+{
+    if (cfg->source.family == MCRX_AF_UNSPEC) {
+        struct ipv6_mreq mr;
+        memcpy(&mr.ipv6mr_multiaddr, cfg->group.addr, 16);
+        mr.ipv6mr_interface = jif->ifindex;
+        return setsockopt(fd, IPPROTO_IPV6,
+                          join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP,
+                          (const char *)&mr, sizeof mr);
+    }
+    struct group_source_req gsr;
+    memset(&gsr, 0, sizeof gsr);
+    gsr.gsr_interface = jif->ifindex;
+    mcrx_win_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
+    mcrx_win_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
+    return setsockopt(fd, IPPROTO_IPV6,
+                      join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP,
+                      (const char *)&gsr, sizeof gsr);
+}
+
+static int membership(SOCKET fd, const mcrx_config *cfg,
+                      const struct mcrx_join_if *jif, bool join)
+{
+    int rc = cfg->group.family == MCRX_AF_INET ? join_v4(fd, cfg, jif, join)
+                                               : join_v6(fd, cfg, jif, join);
+    return rc == 0 ? MCRX_OK
+                   : mcrx_plat_fail_with(join ? MCRX_E_JOIN : MCRX_E_LEAVE,
+                                         WSAGetLastError());
+}
+
+int mcrx_plat_join(mcrx_socket_t fd, const mcrx_config *cfg, const struct mcrx_join_if *jif)
+{
+    return membership(fd, cfg, jif, true);
+}
+
+int mcrx_plat_leave(mcrx_socket_t fd, const mcrx_config *cfg, const struct mcrx_join_if *jif)
+{
+    return membership(fd, cfg, jif, false);
+}
