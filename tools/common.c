@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "common.h"
+#include "compat.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -238,10 +239,10 @@ void tool_print_meta(FILE *f, const mcrx_metadata *m)
 
 void tool_report_status(const char *what, int status)
 {
-    int err = errno;
+    int err = mcrx_last_os_error();
     if (mcrx_status_is_os_error(status) && err != 0)
         tool_err("%s: %s (%s): %s", what, mcrx_strerror(status),
-                 mcrx_status_name(status), strerror(err));
+                 mcrx_status_name(status), tool_os_strerror(err));
     else
         tool_err("%s: %s (%s)", what, mcrx_strerror(status),
                  mcrx_status_name(status));
@@ -251,7 +252,7 @@ static void compiled_list(char *buf, size_t len)
 {
     static const mcrx_backend_kind kinds[] = {
         MCRX_BACKEND_RECVMMSG, MCRX_BACKEND_IOURING, MCRX_BACKEND_KQUEUE,
-        MCRX_BACKEND_IOCP};
+        MCRX_BACKEND_IOCP, MCRX_BACKEND_WSAPOLL};
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
@@ -287,13 +288,12 @@ mcrx_ctx *tool_ctx_create(uint32_t max_payload, bool timestamps)
     }
 
     mcrx_ctx *ctx = NULL;
-    errno = 0;
     int st = mcrx_ctx_new(&ctx, &opts);
     if (st == MCRX_E_BACKEND_UNAVAILABLE) {
-        int err = errno;
+        int err = mcrx_last_os_error();
         tool_err("backend %s cannot run on this machine%s%s%s",
                  mcrx_backend_name(opts.backend),
-                 err ? " (" : "", err ? strerror(err) : "", err ? ")" : "");
+                 err ? " (" : "", err ? tool_os_strerror(err) : "", err ? ")" : "");
         if (env && *env)
             tool_err("unset MCRX_BACKEND or pick another backend");
         exit(TOOL_EXIT_BACKEND);
@@ -307,7 +307,7 @@ mcrx_ctx *tool_ctx_create(uint32_t max_payload, bool timestamps)
         int why = mcrx_ctx_fallback_reason(ctx, &os_error);
         tool_err("note: preferred backend unavailable here (%s%s%s%s), using %s",
                  mcrx_strerror(why), os_error ? ": " : "",
-                 os_error ? strerror(os_error) : "", "",
+                 os_error ? tool_os_strerror(os_error) : "", "",
                  mcrx_backend_name(mcrx_ctx_backend(ctx)));
     }
     return ctx;
@@ -317,9 +317,7 @@ mcrx_ctx *tool_ctx_create(uint32_t max_payload, bool timestamps)
 
 double tool_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)tool_mono_ns() / 1e9;
 }
 
 void tool_set_once(const char **slot, const char *name, const char *value)

@@ -9,20 +9,20 @@
  * multicast interface is the one owning that address.
  */
 #include "common.h"
+#include "compat.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
+#ifndef _WIN32
 #include <fcntl.h>
-#include <ifaddrs.h>
+#endif
 #include <inttypes.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+
+#ifndef IF_NAMESIZE
+#define IF_NAMESIZE 256
+#endif
 
 static const char send_usage[] =
     "Usage: mcrx_send GROUP PORT MESSAGE [INTERVAL_MS] [INTERFACE] [options]\n"
@@ -144,7 +144,7 @@ static bool parse_addr(const char *text, struct addr *out)
     if (zone) {
         if (all_digits(zone))
             out->zone = (uint32_t)tool_parse_u64("zone", zone, 1, UINT32_MAX);
-        else if ((out->zone = if_nametoindex(zone)) == 0)
+        else if ((out->zone = tool_ifindex_by_name(zone)) == 0)
             tool_usage_error("unknown interface '%s' in '%s'", zone, text);
     }
     return true;
@@ -153,19 +153,7 @@ static bool parse_addr(const char *text, struct addr *out)
 /* Index of the interface that owns the IPv6 address a; 0 if none. */
 static unsigned v6_owner_index(const struct in6_addr *a)
 {
-    struct ifaddrs *list = NULL;
-    unsigned idx = 0;
-    if (getifaddrs(&list) != 0)
-        return 0;
-    for (struct ifaddrs *i = list; i && !idx; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
-            continue;
-        const struct sockaddr_in6 *s = (const void *)i->ifa_addr;
-        if (memcmp(&s->sin6_addr, a, sizeof *a) == 0)
-            idx = if_nametoindex(i->ifa_name);
-    }
-    freeifaddrs(list);
-    return idx;
+    return tool_ifindex_of_v6(a);
 }
 
 /* The outgoing multicast interface. */
@@ -177,8 +165,9 @@ struct out_if {
 
 static bool addr_unspecified(const struct addr *a)
 {
+    static const uint8_t zero[16];
     return a->family == AF_INET ? a->v4.s_addr == htonl(INADDR_ANY)
-                                : IN6_IS_ADDR_UNSPECIFIED(&a->v6);
+                                : memcmp(&a->v6, zero, 16) == 0;
 }
 
 static void resolve_interface(const char *text, int family, struct out_if *o)
@@ -202,7 +191,7 @@ static void resolve_interface(const char *text, int family, struct out_if *o)
         } else if (ad.zone) {
             o->ifindex = ad.zone;
             o->set = true;
-        } else if (!IN6_IS_ADDR_UNSPECIFIED(&ad.v6)) {
+        } else if (!addr_unspecified(&ad)) {
             o->ifindex = v6_owner_index(&ad.v6);
             if (!o->ifindex)
                 tool_usage_error("no interface has the address '%s'", text);
@@ -210,7 +199,7 @@ static void resolve_interface(const char *text, int family, struct out_if *o)
         }
         return;
     }
-    o->ifindex = if_nametoindex(text);
+    o->ifindex = tool_ifindex_by_name(text);
     if (!o->ifindex)
         tool_usage_error("unknown interface '%s'", text);
     o->set = true;
@@ -218,7 +207,7 @@ static void resolve_interface(const char *text, int family, struct out_if *o)
 
 /* ---- sending --------------------------------------------------------- */
 
-static volatile sig_atomic_t g_stop;
+static volatile int g_stop;
 
 static void on_signal(int sig)
 {
@@ -228,47 +217,55 @@ static void on_signal(int sig)
 
 static int fail_errno(const char *what)
 {
-    tool_err("%s: %s", what, strerror(errno));
+    tool_err("%s: %s", what, tool_os_strerror(tool_sock_error()));
     return TOOL_EXIT_FAIL;
 }
 
-static int setup_socket(const struct send_args *a, const struct addr *grp,
+static tool_sock setup_socket(const struct send_args *a, const struct addr *grp,
                         const struct out_if *oif, const struct addr *src)
 {
-#ifdef SOCK_CLOEXEC
-    int fd = socket(grp->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-#else /* macOS: no socket() flags; a short-lived tool, no fork: no race */
-    int fd = socket(grp->family, SOCK_DGRAM, 0);
+#if defined(SOCK_CLOEXEC)
+    tool_sock fd = socket(grp->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+#else /* macOS, Windows: no socket() flags; a short-lived tool, no fork */
+    tool_sock fd = socket(grp->family, SOCK_DGRAM, 0);
+#ifndef _WIN32
     if (fd >= 0)
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 #endif
-    if (fd < 0)
-        return fail_errno("socket"), -1;
+#endif
+    if (fd == TOOL_BAD_SOCK)
+        return fail_errno("socket"), TOOL_BAD_SOCK;
 
     int one = 1;
     bool ok;
     if (grp->family == AF_INET) {
-        ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &one, sizeof one) == 0 &&
-             setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof one) == 0;
+        ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, (const void *)&one, sizeof one) == 0 &&
+             setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, (const void *)&one, sizeof one) == 0;
         if (ok && oif->set) {
+#ifdef _WIN32 /* an address, or an index as 0.0.0.<index> */
+            struct in_addr m = oif->v4;
+            if (oif->ifindex)
+                m.s_addr = htonl(oif->ifindex);
+#else
             struct ip_mreqn m;
             memset(&m, 0, sizeof m);
             m.imr_address = oif->v4;
             m.imr_ifindex = (int)oif->ifindex;
-            ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+#endif
+            ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, (const void *)&m, sizeof m) == 0;
         }
     } else {
         unsigned uone = 1;
-        ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &one, sizeof one) == 0 &&
-             setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &uone, sizeof uone) == 0;
+        ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, (const void *)&one, sizeof one) == 0 &&
+             setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, (const void *)&uone, sizeof uone) == 0;
         if (ok && oif->ifindex)
-            ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &oif->ifindex,
+            ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, (const void *)&oif->ifindex,
                             sizeof oif->ifindex) == 0;
     }
     if (!ok) {
         fail_errno("setsockopt (multicast TTL / loopback / interface)");
-        close(fd);
-        return -1;
+        tool_sock_close(fd);
+        return TOOL_BAD_SOCK;
     }
 
     struct sockaddr_storage ss;
@@ -294,48 +291,16 @@ static int setup_socket(const struct send_args *a, const struct addr *grp,
         snprintf(what, sizeof what, "bind to %s",
                  a->source_addr ? a->source_addr : src ? a->interface : "wildcard");
         fail_errno(what);
-        close(fd);
-        return -1;
+        tool_sock_close(fd);
+        return TOOL_BAD_SOCK;
     }
     return fd;
-}
-
-#ifdef TIMER_ABSTIME
-static void sleep_until(const struct timespec *t)
-{
-    while (!g_stop &&
-           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL) == EINTR)
-        ;
-}
-#else /* macOS has no clock_nanosleep: sleep what remains, relative */
-static void sleep_until(const struct timespec *t)
-{
-    struct timespec now, rel;
-    while (!g_stop && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
-           (now.tv_sec < t->tv_sec ||
-            (now.tv_sec == t->tv_sec && now.tv_nsec < t->tv_nsec))) {
-        rel.tv_sec = t->tv_sec - now.tv_sec;
-        rel.tv_nsec = t->tv_nsec - now.tv_nsec;
-        if (rel.tv_nsec < 0) {
-            rel.tv_sec--;
-            rel.tv_nsec += 1000000000L;
-        }
-        if (nanosleep(&rel, NULL) == 0)
-            break;
-    }
-}
-#endif
-
-static void add_ns(struct timespec *t, uint64_t ns)
-{
-    uint64_t total = (uint64_t)t->tv_nsec + ns % 1000000000u;
-    t->tv_sec += (time_t)(ns / 1000000000u + total / 1000000000u);
-    t->tv_nsec = (long)(total % 1000000000u);
 }
 
 int main(int argc, char **argv)
 {
     tool_cli_init("mcrx_send", send_usage);
+    tool_net_init();
 
     struct send_args a;
     memset(&a, 0, sizeof a);
@@ -423,15 +388,10 @@ int main(int argc, char **argv)
     bool paced = a.rate > 0 || (a.has_interval && a.interval_ms > 0);
     uint64_t count = a.count ? a.count : (paced ? 0 : 1); /* 0: forever */
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    tool_on_interrupt(on_signal);
 
-    int fd = setup_socket(&a, &grp, &oif, bind_src ? &src : NULL);
-    if (fd < 0) {
+    tool_sock fd = setup_socket(&a, &grp, &oif, bind_src ? &src : NULL);
+    if (fd == TOOL_BAD_SOCK) {
         free(payload);
         return TOOL_EXIT_FAIL;
     }
@@ -482,22 +442,22 @@ int main(int argc, char **argv)
 
     int rc = TOOL_EXIT_OK;
     uint64_t sent = 0;
-    struct timespec next;
-    clock_gettime(CLOCK_MONOTONIC, &next);
+    uint64_t next = tool_mono_ns();
     while (!g_stop && (count == 0 || sent < count)) {
         if (sent > 0 && period_ns) {
-            add_ns(&next, period_ns);
-            sleep_until(&next);
+            next += period_ns;
+            tool_sleep_until_ns(next, &g_stop);
             if (g_stop)
                 break;
         }
-        ssize_t r = sendto(fd, payload, plen, 0, (struct sockaddr *)&dst, dlen);
+        long r = (long)sendto(fd, (const void *)payload, (int)plen, 0,
+                              (struct sockaddr *)&dst, dlen);
         if (r < 0) {
-            if (errno == EINTR)
+            int err = tool_sock_error();
+            if (err == TOOL_E_INTR)
                 continue;
-            if (errno == ENOBUFS || errno == EAGAIN) {
-                struct timespec pause = {0, 100000};
-                nanosleep(&pause, NULL);
+            if (err == TOOL_E_NOBUFS || err == TOOL_E_AGAIN) {
+                tool_sleep_until_ns(tool_mono_ns() + 100000u, &g_stop);
                 continue;
             }
             char what[128];
@@ -507,7 +467,7 @@ int main(int argc, char **argv)
         }
         sent++;
         if (!a.quiet) {
-            printf("[send] n=%" PRIu64 " dst=%s%s len=%zd\n", sent, dst_text,
+            printf("[send] n=%" PRIu64 " dst=%s%s len=%ld\n", sent, dst_text,
                    src_text, r);
             fflush(stdout);
         }
@@ -515,7 +475,7 @@ int main(int argc, char **argv)
 
     printf("[send] done sent=%" PRIu64 "\n", sent);
     fflush(stdout);
-    close(fd);
+    tool_sock_close(fd);
     free(payload);
     return rc;
 }

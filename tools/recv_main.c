@@ -4,6 +4,7 @@
  */
 #include "common.h"
 #include "metrics_out.h"
+#include "compat.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -191,7 +192,7 @@ void tool_recv_config(mcrx_config *cfg, const char *group, uint16_t port,
     }
 }
 
-static volatile sig_atomic_t g_stop;
+static volatile int g_stop;
 
 static void on_signal(int sig)
 {
@@ -201,12 +202,7 @@ static void on_signal(int sig)
 
 static void install_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: the wait returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    tool_on_interrupt(on_signal); /* the wait returns EINTR on POSIX */
 }
 
 uint64_t tool_recv_add_join(mcrx_ctx *ctx, const mcrx_config *cfg,
@@ -331,7 +327,7 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
         errno = 0;
         st = mcrx_ctx_wait(ctx, timeout_ms);
         if (st < 0) {
-            if (errno == EINTR)
+            if (st == MCRX_E_INTERRUPTED)
                 continue;
             tool_report_status("wait failed", st);
             goto out;
@@ -344,7 +340,7 @@ int tool_recv_main(int argc, char **argv, const char *prog, bool meta)
             int n = meta ? mcrx_ctx_recv_batch_meta(ctx, pkts, metas, max)
                          : mcrx_ctx_recv_batch(ctx, pkts, max);
             if (n < 0) {
-                if (errno == EINTR)
+                if (n == MCRX_E_INTERRUPTED)
                     break;
                 tool_report_status("receive failed", n);
                 goto out;

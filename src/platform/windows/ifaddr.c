@@ -37,9 +37,11 @@ static bool each_adapter(adapter_fn fn, void *ud)
     return found;
 }
 
+/* Since Vista one index serves both families; Wine 8 leaves Ipv6IfIndex
+ * at 0 even for adapters with IPv6 addresses, so IfIndex stands in. */
 static unsigned index_for(const IP_ADAPTER_ADDRESSES *a, int family)
 {
-    return family == MCRX_AF_INET6 ? a->Ipv6IfIndex : a->IfIndex;
+    return family == MCRX_AF_INET6 && a->Ipv6IfIndex ? a->Ipv6IfIndex : a->IfIndex;
 }
 
 struct addr_query {
