@@ -30,6 +30,10 @@ static unsigned long rmem_max(void)
 static void expect_rcvbuf(const mcrx_sub *sub, uint32_t req)
 {
     uint32_t got = mcrx_sub_rcvbuf(sub);
+#ifdef _WIN32 /* Windows grants the request as asked (no doubling) */
+    cr_expect_eq(got, req, "rcvbuf %u for request %u", got, req);
+    return;
+#endif
     unsigned long cap = rmem_max();
     unsigned long lo = 2ul * (req < cap ? req : cap);
     /* the kernel doubles the request, clamped to rmem_max unless forced */
@@ -106,11 +110,19 @@ static void burst(unsigned test, bool v6, unsigned count)
 
 Test(accounting, v4_burst_delivered_plus_drops_equals_sent)
 {
+#ifdef _WIN32
+    cr_skip_test("Windows keeps no per-socket drop count (no SO_RXQ_OVFL / "
+                 "SO_MEMINFO): losses in a full queue cannot be counted");
+#endif
     burst(1, false, 600);
 }
 
 Test(accounting, v6_burst_delivered_plus_drops_equals_sent)
 {
+#ifdef _WIN32
+    cr_skip_test("Windows keeps no per-socket drop count (no SO_RXQ_OVFL / "
+                 "SO_MEMINFO): losses in a full queue cannot be counted");
+#endif
     burst(2, true, 600);
 }
 

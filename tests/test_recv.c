@@ -126,12 +126,19 @@ static void expect_meta_common(const mcrx_metadata *m, const char *group,
     cr_expect(m->flags & MCRX_META_IFINDEX, "no ifindex");
     cr_expect_eq(m->ingress_ifindex, ifindex, "ingress_ifindex %u, want %u",
                  m->ingress_ifindex, ifindex);
+#ifdef _WIN32 /* no receive timestamps through WSARecvMsg (platforms.md) */
+    cr_expect_not(m->flags & MCRX_META_TIMESTAMP, "timestamp on Windows");
+    (void)t0, (void)t1;
+    if (0)
+#endif
+    {
     cr_expect(m->flags & MCRX_META_TIMESTAMP, "no timestamp");
     /* kernel receive time lies between just before the send and now */
     cr_expect_geq(m->timestamp_ns, t0 - 5000000, "timestamp %lld before send %lld",
                   (long long)m->timestamp_ns, (long long)t0);
     cr_expect_leq(m->timestamp_ns, t1 + 5000000, "timestamp %lld after receive %lld",
                   (long long)m->timestamp_ns, (long long)t1);
+    }
     cr_expect_eq(m->socket_local_port, port);
     cr_expect_eq(m->socket_local_addr.family, gi.family,
                  "socket_local_addr family %u", m->socket_local_addr.family);

@@ -280,7 +280,7 @@ static void refused_join(mcrx_ctx *ctx, const mcrx_config *c, const char *what)
     }
     errno = 0;
     rc = mcrx_ctx_join(ctx, id);
-    int e = errno;
+    int e = mcrx_last_os_error(); /* errno on POSIX, WSAGetLastError() on Windows */
     cr_expect_eq(rc, MCRX_E_JOIN, "%s: join = %s", what, mcrx_status_name(rc));
     cr_expect(mcrx_status_is_os_error(rc));
     cr_expect_neq(e, 0, "%s: errno not set", what);

@@ -783,13 +783,26 @@ Test(validation, backend_names_and_parse)
     cr_expect_str_eq(mcrx_backend_name(MCRX_BACKEND_IOURING), "io_uring");
     cr_expect_str_eq(mcrx_backend_name((mcrx_backend_kind)99), "unknown");
 
-    cr_expect(mcrx_backend_compiled(MCRX_BACKEND_RECVMMSG));
+    cr_expect_str_eq(mcrx_backend_name(MCRX_BACKEND_IOCP), "iocp");
+    cr_expect_str_eq(mcrx_backend_name(MCRX_BACKEND_WSAPOLL), "wsapoll");
     cr_expect_not(mcrx_backend_compiled(MCRX_BACKEND_KQUEUE));
+#ifdef _WIN32
+    cr_expect(mcrx_backend_compiled(MCRX_BACKEND_IOCP));
+    cr_expect(mcrx_backend_compiled(MCRX_BACKEND_WSAPOLL));
+    cr_expect_not(mcrx_backend_compiled(MCRX_BACKEND_RECVMMSG));
+    const char *native = "iocp";
+    const mcrx_backend_kind native_kind = MCRX_BACKEND_IOCP;
+#else
+    cr_expect(mcrx_backend_compiled(MCRX_BACKEND_RECVMMSG));
     cr_expect_not(mcrx_backend_compiled(MCRX_BACKEND_IOCP));
+    cr_expect_not(mcrx_backend_compiled(MCRX_BACKEND_WSAPOLL));
+    const char *native = "recvmmsg";
+    const mcrx_backend_kind native_kind = MCRX_BACKEND_RECVMMSG;
+#endif
 
     mcrx_backend_kind k = (mcrx_backend_kind)77;
-    cr_expect_eq(mcrx_backend_parse("recvmmsg", &k), MCRX_OK);
-    cr_expect_eq(k, MCRX_BACKEND_RECVMMSG);
+    cr_expect_eq(mcrx_backend_parse(native, &k), MCRX_OK);
+    cr_expect_eq(k, native_kind);
     cr_expect_eq(mcrx_backend_parse("default", &k), MCRX_OK);
     cr_expect_eq(k, MCRX_BACKEND_DEFAULT);
 
@@ -815,14 +828,19 @@ Test(validation, explicit_backends)
 {
     mcrx_ctx_options o;
     mcrx_ctx_options_init(&o);
-    o.backend = MCRX_BACKEND_RECVMMSG;
+#ifdef _WIN32
+    const mcrx_backend_kind native = MCRX_BACKEND_IOCP, absent = MCRX_BACKEND_RECVMMSG;
+#else
+    const mcrx_backend_kind native = MCRX_BACKEND_RECVMMSG, absent = MCRX_BACKEND_IOCP;
+#endif
+    o.backend = native;
     mcrx_ctx *ctx = NULL;
     cr_assert_eq(mcrx_ctx_new(&ctx, &o), MCRX_OK);
-    cr_expect_eq(mcrx_ctx_backend(ctx), MCRX_BACKEND_RECVMMSG);
+    cr_expect_eq(mcrx_ctx_backend(ctx), native);
     cr_expect_not(mcrx_ctx_backend_fell_back(ctx));
     mcrx_ctx_free(ctx);
 
-    const mcrx_backend_kind none[] = { MCRX_BACKEND_KQUEUE, MCRX_BACKEND_IOCP };
+    const mcrx_backend_kind none[] = { MCRX_BACKEND_KQUEUE, absent };
     for (size_t i = 0; i < 2; i++) {
         o.backend = none[i];
         ctx = (mcrx_ctx *)&ctx_sentinel;

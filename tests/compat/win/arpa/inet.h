@@ -1,0 +1,1 @@
+/* stand-in: see mt_win_posix.h (force-included) */
