@@ -62,6 +62,21 @@ int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
     return MCRX_OK;
 }
 
+/* Wine 8 hands struct ip_mreq_source to Linux unchanged, so Linux reads
+ * the source as the interface and the interface as the source (seen in
+ * /proc/net/mcfilter: the filter lands on the source's interface). Under
+ * Wine the struct is therefore written in Linux order; real Windows gets
+ * its own order. */
+static bool under_wine(void)
+{
+    static int wine = -1;
+    if (wine < 0) {
+        HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+        wine = ntdll && GetProcAddress(ntdll, "wine_get_version") ? 1 : 0;
+    }
+    return wine == 1;
+}
+
 static int join_v4(SOCKET fd, const mcrx_config *cfg, const struct mcrx_join_if *jif,
                    bool join)
 {
@@ -76,6 +91,10 @@ static int join_v4(SOCKET fd, const mcrx_config *cfg, const struct mcrx_join_if 
     memcpy(&ms.imr_multiaddr, cfg->group.addr, 4);
     memcpy(&ms.imr_sourceaddr, cfg->source.addr, 4);
     memcpy(&ms.imr_interface, jif->addr.addr, 4);
+    if (under_wine()) { /* Linux order: group, interface, source */
+        memcpy(&ms.imr_sourceaddr, jif->addr.addr, 4);
+        memcpy(&ms.imr_interface, cfg->source.addr, 4);
+    }
     return setsockopt(fd, IPPROTO_IP,
                       join ? IP_ADD_SOURCE_MEMBERSHIP : IP_DROP_SOURCE_MEMBERSHIP,
                       (const char *)&ms, sizeof ms);
