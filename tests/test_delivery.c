@@ -159,6 +159,10 @@ Test(delivery, v4_ssm_source_filtered_by_kernel)
  * a wrong source through on lo: the library's own checks must drop it. */
 Test(delivery, v4_ssm_source_filtered_in_user_space)
 {
+#ifdef _WIN32
+    cr_skip_test("needs a sender with source 192.0.2.x out of lo: Windows "
+                 "selects the outgoing interface by its address only");
+#endif
     mcrx_ctx *ctx = mt_ctx_new(NULL);
     const char *g = mt_group_ssm4(FILE_NO, 5);
     mcrx_config c = mt_cfg_ssm4(g, MT_V4_TX, PORT(5), MT_V4_RX);

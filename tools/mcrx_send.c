@@ -242,10 +242,15 @@ static tool_sock setup_socket(const struct send_args *a, const struct addr *grp,
         ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, (const void *)&one, sizeof one) == 0 &&
              setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, (const void *)&one, sizeof one) == 0;
         if (ok && oif->set) {
-#ifdef _WIN32 /* an address, or an index as 0.0.0.<index> */
+#ifdef _WIN32 /* by address: the interface's first IPv4 address for an
+               * index or name (Wine 8 ignores the 0.0.0.<index> form) */
             struct in_addr m = oif->v4;
-            if (oif->ifindex)
-                m.s_addr = htonl(oif->ifindex);
+            mcrx_config ifc;
+            char idx[16];
+            snprintf(idx, sizeof idx, "%u", oif->ifindex);
+            if (oif->ifindex &&
+                mcrx_config_parse(&ifc, "239.0.0.1", 1, NULL, idx) == MCRX_OK)
+                memcpy(&m, ifc.interface.addr, 4);
 #else
             struct ip_mreqn m;
             memset(&m, 0, sizeof m);
