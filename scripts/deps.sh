@@ -10,6 +10,8 @@ python3-dev python3-pytest python3-mesonpy python3-pip python3-venv"
 PKGS="$PKGS prometheus python3-prometheus-client"
 # zig for the macOS cross builds comes from the npm registry (scripts/build-macos.sh)
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+# Windows cross build and its tests under Wine (scripts/test-windows.sh)
+PKGS="$PKGS gcc-mingw-w64 wine wine64"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
