@@ -21,6 +21,15 @@
 
 #define FILE_NO 8
 #define PORT(t) ((uint16_t)(MT_PORT_BASE_FAIRNESS + 10 * (t)))
+/* The port of a bed's quiet sub q. One port for all on Linux. Under Wine
+ * (Windows build) a socket is a Linux socket with IP_MULTICAST_ALL on, so
+ * subs sharing a port would each get every group's datagrams (filtered,
+ * but they use up turn budgets): each sub gets its own port there. */
+#ifdef _WIN32
+#define QPORT(base, q) ((uint16_t)((base) + 1 + (q)))
+#else
+#define QPORT(base, q) ((uint16_t)(base))
+#endif
 
 TestSuite(fairness, .timeout = 60);
 
@@ -55,7 +64,7 @@ static void bed_up(struct bed *b, unsigned test, uint32_t max_batch)
     for (unsigned q = 0; q < NQUIET; q++) {
         snprintf(b->quiet_group[q], sizeof b->quiet_group[q], "%s",
                  mt_group_asm4(FILE_NO, 100 + 10 * test + q));
-        c = mt_cfg_asm4(b->quiet_group[q], b->port, NULL);
+        c = mt_cfg_asm4(b->quiet_group[q], QPORT(b->port, q), NULL);
         b->quiet_id[q] = mt_add_join(b->ctx, &c);
     }
     b->s = mt_sender_v4("127.0.0.1", "lo");
@@ -74,7 +83,7 @@ static void bed_fill(struct bed *b)
     for (unsigned q = 0; q < NQUIET; q++) {
         char tag[8];
         snprintf(tag, sizeof tag, "q%u", q);
-        mt_send_seq(&b->s, b->quiet_group[q], b->port, tag, 0, QUIET_EACH);
+        mt_send_seq(&b->s, b->quiet_group[q], QPORT(b->port, q), tag, 0, QUIET_EACH);
     }
     cr_assert_eq(mcrx_ctx_wait(b->ctx, 2000), 1);
 }
@@ -212,11 +221,12 @@ Test(fairness, budget_one_alternates)
     o.turn_budget = 1;
     mcrx_ctx *ctx = mt_ctx_new(&o);
     const char *g1 = mt_group_asm4(FILE_NO, 40), *g2 = mt_group_asm4(FILE_NO, 41);
-    mcrx_config c1 = mt_cfg_asm4(g1, PORT(4), NULL), c2 = mt_cfg_asm4(g2, PORT(4), NULL);
+    mcrx_config c1 = mt_cfg_asm4(g1, PORT(4), NULL),
+                c2 = mt_cfg_asm4(g2, QPORT(PORT(4), 0), NULL);
     uint64_t i1 = mt_add_join(ctx, &c1), i2 = mt_add_join(ctx, &c2);
     mt_sender s = mt_sender_v4("127.0.0.1", "lo");
     mt_send_seq(&s, g1, PORT(4), "a", 0, 20);
-    mt_send_seq(&s, g2, PORT(4), "b", 0, 20);
+    mt_send_seq(&s, g2, QPORT(PORT(4), 0), "b", 0, 20);
     cr_assert_eq(mcrx_ctx_wait(ctx, 2000), 1);
     mcrx_packet p[64];
     int r = mcrx_ctx_recv_batch(ctx, p, 64);
@@ -275,7 +285,7 @@ Test(fairness, no_starvation_under_continuous_flood)
         for (unsigned q = 0; q < NQUIET; q++) {
             char tag[8];
             snprintf(tag, sizeof tag, "q%u", q);
-            mt_send_seq(&b.s, b.quiet_group[q], b.port, tag, round, 1);
+            mt_send_seq(&b.s, b.quiet_group[q], QPORT(b.port, q), tag, round, 1);
         }
         /* the round's quiet datagrams must come within a few calls */
         int calls = 0;
@@ -349,7 +359,7 @@ static void quiet_waits_at_most_one_turn(unsigned test, size_t batch)
     int r = mcrx_ctx_recv_batch(b.ctx, p, 1);
     cr_assert_eq(r, 1);
     cr_assert_eq(p[0].sub_id, b.flood_id);
-    mt_send(&b.s, b.quiet_group[0], b.port, "quiet", 5);
+    mt_send(&b.s, b.quiet_group[0], QPORT(b.port, 0), "quiet", 5);
     size_t flood_before = 0;
     bool seen = false;
     for (int calls = 0; calls < 200 && !seen; calls++) {

@@ -59,6 +59,7 @@ struct mcrx_backend {
     WSAPOLLFD *pfds;
     struct mcrx_backend_sub **subs;
     uint32_t n, cap;
+    uint32_t scan;        /* where poll() starts reporting (rotates) */
 };
 
 static void wp_destroy(struct mcrx_backend *b)
@@ -181,10 +182,14 @@ static int wp_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
     int n = poll_sockets(b, timeout_ms);
     if (n <= 0)
         return n;
+    /* Start where the last report stopped, so with more ready sockets
+     * than max the next poll reports the others (as epoll rotates). */
     unsigned k = 0;
-    for (uint32_t i = 0; i < b->n && k < max; i++)
+    uint32_t i = b->scan < b->n ? b->scan : 0;
+    for (uint32_t seen = 0; seen < b->n && k < max; seen++, i = (i + 1) % b->n)
         if (b->pfds[i].revents)
             ready[k++] = b->subs[i]->cookie;
+    b->scan = i;
     return (int)k;
 }
 
