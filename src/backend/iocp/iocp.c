@@ -6,9 +6,16 @@
  * ---------------
  * One I/O completion port per backend instance (per context). Every
  * attached (joined) subscription gets a ring of sub_ring_size buffers, each
- * with its own OVERLAPPED, WSAMSG, source-name and control area, and keeps
- * a WSARecvMsg (obtained through SIO_GET_EXTENSION_FUNCTION_POINTER)
- * posted on every buffer it owns. A flooded subscription can only fill its
+ * with its own OVERLAPPED, WSAMSG, source-name and control area. When a
+ * buffer is to be given to the kernel, the backend first reads what the
+ * socket already holds into it (WSARecvMsg without an OVERLAPPED: the
+ * socket is non-blocking); once the socket is empty, the buffers left get
+ * a WSARecvMsg posted on the port (the function is obtained through
+ * SIO_GET_EXTENSION_FUNCTION_POINTER). So a queue that is already there
+ * costs one call per datagram, as a plain receive loop, with no event
+ * signalling, completion packet or dequeue per datagram (under Wine 8 that
+ * halved the drain rate), and datagrams that arrive while nobody reads
+ * complete into posted buffers. A flooded subscription can only fill its
  * own buffers, so it never starves the others of buffers; the core's
  * deficit round robin does the rest.
  *
@@ -20,8 +27,8 @@
  *   spare   - ours, to be posted by the next service() (or poll())
  * GetQueuedCompletionStatusEx harvests completions in batches (poll(), and
  * recv() when the sub has fewer pending than asked): kernel -> pending.
- * recv(): pending -> handed. release(): handed -> spare. service() posts
- * the spare buffers again before the receive call returns, so re-posting
+ * recv(): pending -> handed. release(): handed -> spare. service() reads
+ * into or posts the spare buffers before the receive call returns, so re-posting
  * never waits for the application's next call. poll() posts them too
  * before it blocks (a wait right after a release must not sleep with the
  * buffers unposted).
@@ -32,14 +39,24 @@
  * buffer 64 KiB long in all. The byte count of a completion is then the
  * datagram's real length (wire_len); len is cut at max_payload.
  *
- * Every receive completes through the port, also one that could complete
- * at once (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not used): handling
- * inline completions beside queued ones could reorder a sub's datagrams.
+ * FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on each socket (when the
+ * system accepts it): a receive posted just as a datagram arrives
+ * completes at once, with no completion packet. Order: the stack hands
+ * datagrams to a socket's receives in the order they were issued (posted
+ * or synchronous: a synchronous read finds data only when no posted
+ * receive is waiting), so each gets a number (pseq) and the pending FIFO
+ * is kept sorted by it; after a pass that read or completed anything at
+ * once, the port is harvested before anything is handed out, so the
+ * completion of an earlier receive (queued on the port before the later
+ * read was issued) cannot be overtaken. No receive posted on the port
+ * (kernel_total 0): no dequeue at all.
  *
  * Wait object: a manual-reset event set in every OVERLAPPED.hEvent, so the
- * stack signals it whenever a receive completes (completions still go to
- * the port). Posting a receive resets it (the I/O manager resets hEvent
- * when an operation starts), so service() settles it after posting:
+ * stack signals it whenever a posted receive completes (completions still
+ * go to the port; synchronous reads do not touch it). Posting a receive
+ * resets it (the I/O manager resets hEvent when an operation starts), so
+ * service() settles it after posting (SetEvent only when it is not known
+ * to be set already):
  * signalled while a sub has harvested datagrams, the core holds read-ahead
  * records (hold), a sub has nothing posted because all its buffers are out
  * as views, or an error waits to be reported; otherwise it resets the
@@ -81,6 +98,7 @@ struct slot {
     struct sockaddr_in6 name;
     union control_buf control;
     DWORD bytes;
+    uint64_t pseq; /* post number within the sub: datagram order */
 };
 
 /* A FIFO of buffer indexes (capacity = the sub's ring size). */
@@ -103,6 +121,8 @@ struct mcrx_backend_sub {
     uint32_t *spare;
     uint32_t s_count;
     int err;               /* WSA error of a failed receive, for recv() */
+    uint64_t next_pseq;    /* number of the next post */
+    bool skip;             /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on */
     bool detaching;
     bool listed;           /* in b's not-yet-reported ready list */
     bool dirty;            /* in b's list of subs with handed buffers */
@@ -118,6 +138,9 @@ struct mcrx_backend {
     uint32_t ring;
     uint64_t seq;               /* number of the next record handed out */
     uint64_t pending_total;     /* harvested, not handed out (all subs) */
+    uint64_t kernel_total;      /* receives posted on the port (all subs):
+                                   0 = no completion can come, no dequeue */
+    bool event_set;             /* we set the event, and no post reset it */
     struct mcrx_backend_sub *ready, *ready_tail;
     struct mcrx_backend_sub *dirty, *post, *zombies;
     SOCKET *assoc;              /* sockets associated with this port */
@@ -133,6 +156,22 @@ static void fifo_push(struct fifo *f, uint32_t n, uint32_t i, uint64_t seq)
     f->idx[at] = i;
     if (f->seq)
         f->seq[at] = seq;
+}
+
+/* Pending FIFO: append slot i of s, then move it ahead of any later post
+ * (an inline completion can come after an earlier one was queued). */
+static void pending_push(struct mcrx_backend_sub *s, uint32_t i)
+{
+    struct fifo *f = &s->pending;
+    uint32_t n = s->nbufs, at = (f->head + f->count++) % n;
+    while (at != f->head) {
+        uint32_t prev = (at + n - 1) % n;
+        if (s->slots[f->idx[prev]].pseq < s->slots[i].pseq)
+            break;
+        f->idx[at] = f->idx[prev];
+        at = prev;
+    }
+    f->idx[at] = i;
 }
 
 static uint32_t fifo_pop(struct fifo *f, uint32_t n)
@@ -193,12 +232,24 @@ static void give_spare(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint3
 
 /* ---- completions ---- */
 
+/* Slot i of s holds a datagram of `bytes` bytes: pending. */
+static void got_datagram(struct mcrx_backend *b, struct mcrx_backend_sub *s,
+                         uint32_t i, DWORD bytes)
+{
+    s->slots[i].bytes = bytes;
+    pending_push(s, i);
+    if (!s->detaching) /* a detaching sub's count was taken off already */
+        b->pending_total++;
+    list_ready(b, s);
+}
+
 static void complete(struct mcrx_backend *b, const OVERLAPPED_ENTRY *e)
 {
     struct slot *sl = (struct slot *)e->lpOverlapped;
     struct mcrx_backend_sub *s = sl->sub;
     uint32_t i = (uint32_t)(sl - s->slots);
     s->in_kernel--;
+    b->kernel_total--;
     int err = 0;
     DWORD bytes = e->dwNumberOfBytesTransferred, flags = 0;
     if (sl->ov.Internal != 0 && /* not STATUS_SUCCESS: ask Winsock why */
@@ -216,11 +267,7 @@ static void complete(struct mcrx_backend *b, const OVERLAPPED_ENTRY *e)
         give_spare(b, s, i);
         return;
     }
-    sl->bytes = bytes;
-    fifo_push(&s->pending, s->nbufs, i, 0);
-    if (!s->detaching) /* a detaching sub's count was taken off already */
-        b->pending_total++;
-    list_ready(b, s);
+    got_datagram(b, s, i, bytes);
 }
 
 /* Harvest what the port has (waiting up to timeout_ms for the first
@@ -228,6 +275,8 @@ static void complete(struct mcrx_backend *b, const OVERLAPPED_ENTRY *e)
 static int harvest(struct mcrx_backend *b, DWORD timeout_ms)
 {
     int total = 0;
+    if (b->kernel_total == 0 && timeout_ms == 0)
+        return 0; /* nothing posted: no completion can come */
     for (;;) {
         ULONG got = 0;
         if (!GetQueuedCompletionStatusEx(b->port, b->entries, HARVEST_CAP, &got,
@@ -247,11 +296,9 @@ static int harvest(struct mcrx_backend *b, DWORD timeout_ms)
 
 /* ---- posting ---- */
 
-static int post_one(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t i)
+static void slot_prepare(struct mcrx_backend_sub *s, struct slot *sl)
 {
-    struct slot *sl = &s->slots[i];
-    memset(&sl->ov, 0, sizeof sl->ov);
-    sl->ov.hEvent = b->event;
+    sl->pseq = s->next_pseq++;
     sl->msg.name = (LPSOCKADDR)&sl->name;
     sl->msg.namelen = sizeof sl->name;
     sl->msg.lpBuffers = sl->bufs;
@@ -259,32 +306,90 @@ static int post_one(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t
     sl->msg.Control.buf = sl->control.buf;
     sl->msg.Control.len = MCRX_PLAT_CONTROL_LEN;
     sl->msg.dwFlags = 0;
-    if (s->recvmsg(s->fd, &sl->msg, NULL, &sl->ov, NULL) == 0 ||
-        WSAGetLastError() == WSA_IO_PENDING) {
-        s->in_kernel++; /* completes through the port either way */
+}
+
+/* Read a datagram the socket already holds into slot i, synchronously
+ * (no OVERLAPPED: no event, no packet). Returns 1 (pending now), 0 (none
+ * queued) or the WSA error. */
+static int read_now(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t i)
+{
+    struct slot *sl = &s->slots[i];
+    slot_prepare(s, sl);
+    DWORD bytes = 0;
+    if (s->recvmsg(s->fd, &sl->msg, &bytes, NULL, NULL) != 0) {
+        int err = WSAGetLastError();
+        if (err == WSAEWOULDBLOCK) {
+            s->next_pseq--; /* not used */
+            return 0;
+        }
+        if (err != WSAEMSGSIZE)
+            return err;
+        sl->msg.dwFlags |= MSG_TRUNC;
+    }
+    got_datagram(b, s, i, bytes);
+    return 1;
+}
+
+/* Post a receive on slot i. Returns 0 (posted), -1 (completed at once:
+ * pending already) or the WSA error. */
+static int post_one(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t i)
+{
+    struct slot *sl = &s->slots[i];
+    memset(&sl->ov, 0, sizeof sl->ov);
+    slot_prepare(s, sl);
+    sl->ov.hEvent = b->event;
+    DWORD bytes = 0;
+    int rc = s->recvmsg(s->fd, &sl->msg, &bytes, &sl->ov, NULL);
+    int err = rc == 0 ? 0 : WSAGetLastError();
+    if (s->skip && (rc == 0 || err == WSAEMSGSIZE)) { /* no packet queued */
+        if (err)
+            sl->msg.dwFlags |= MSG_TRUNC;
+        got_datagram(b, s, i, bytes);
+        return -1;
+    }
+    if (rc == 0 || err == WSA_IO_PENDING) {
+        s->in_kernel++; /* completes through the port */
+        b->kernel_total++;
+        b->event_set = false; /* starting an operation resets hEvent */
         return 0;
     }
-    return WSAGetLastError();
+    return err;
 }
 
 /* Post every spare buffer of the subs that have some. A failure leaves the
  * buffer spare and the error for recv() to report (retried next time). */
 static void post_spares(struct mcrx_backend *b)
 {
+    bool inline_done = false;
     while (b->post) {
         struct mcrx_backend_sub *s = b->post;
         b->post = s->next_post;
         s->to_post = false;
+        int got = 1;
+        while (s->s_count && got == 1) { /* what the socket holds: now */
+            if ((got = read_now(b, s, s->spare[s->s_count - 1])) == 1) {
+                s->s_count--;
+                inline_done = true;
+            }
+        }
+        if (got > 1) {
+            s->err = got;
+            list_ready(b, s);
+            continue;
+        }
         while (s->s_count) {
-            int err = post_one(b, s, s->spare[s->s_count - 1]);
-            if (err) {
+            int err = post_one(b, s, s->spare[--s->s_count]);
+            inline_done |= err == -1;
+            if (err > 0) {
+                s->s_count++; /* the buffer stays spare */
                 s->err = err;
                 list_ready(b, s);
                 break;
             }
-            s->s_count--;
         }
     }
+    if (inline_done) /* earlier completions before the inline ones */
+        (void)harvest(b, 0);
 }
 
 /* ---- ops ---- */
@@ -419,6 +524,11 @@ static int iocp_attach(struct mcrx_backend *b, mcrx_socket_t fd, struct mcrx_sub
     int st = get_recvmsg(fd, &s->recvmsg);
     if (st == MCRX_OK)
         st = associate(b, fd);
+    /* Inline completions (see the top comment); an error only costs the
+     * saving. The mode stays on the socket after detach. */
+    s->skip = st == MCRX_OK &&
+              SetFileCompletionNotificationModes((HANDLE)fd,
+                                                 FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
     if (st != MCRX_OK) {
         sub_free(s);
         return st;
@@ -516,10 +626,13 @@ static void iocp_service(struct mcrx_backend *b, bool hold)
     post_spares(b);
     if (!needs_call(b, hold)) {
         ResetEvent(b->event);
+        b->event_set = false;
         if (harvest(b, 0) <= 0 && !needs_call(b, hold))
             return;
     }
-    SetEvent(b->event);
+    if (!b->event_set) /* a completion may have set it too: harmless */
+        SetEvent(b->event);
+    b->event_set = true;
 }
 
 static int iocp_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
