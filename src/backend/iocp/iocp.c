@@ -394,18 +394,23 @@ static void post_spares(struct mcrx_backend *b)
 
 /* ---- ops ---- */
 
+static void sub_free(struct mcrx_backend_sub *s)
+{
+    free(s->slots);
+    free(s->mem);
+    free(s->pending.idx);
+    free(s->handed.idx);
+    free(s->handed.seq);
+    free(s->spare);
+    free(s);
+}
+
 static void iocp_destroy(struct mcrx_backend *b)
 {
     while (b->zombies) {
         struct mcrx_backend_sub *z = b->zombies;
         b->zombies = z->next_zombie;
-        free(z->slots);
-        free(z->mem);
-        free(z->pending.idx);
-        free(z->handed.idx);
-        free(z->handed.seq);
-        free(z->spare);
-        free(z);
+        sub_free(z);
     }
     if (b->port)
         CloseHandle(b->port);
@@ -413,20 +418,15 @@ static void iocp_destroy(struct mcrx_backend *b)
         CloseHandle(b->event);
     free(b->scratch);
     free(b->assoc);
-    free(b);
-    mcrx_win_wsa_release();
+    mcrx_win_backend_free(b);
 }
 
 static int iocp_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
 {
-    int st = mcrx_win_wsa_acquire(MCRX_E_BACKEND_UNAVAILABLE);
-    if (st != MCRX_OK)
+    int st;
+    struct mcrx_backend *b = mcrx_win_backend_alloc(sizeof *b, &st);
+    if (!b)
         return st;
-    struct mcrx_backend *b = calloc(1, sizeof *b);
-    if (!b) {
-        mcrx_win_wsa_release();
-        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY);
-    }
     b->max_payload = p->max_payload;
     b->ring = p->sub_ring_size;
     b->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
@@ -479,17 +479,6 @@ static int associate(struct mcrx_backend *b, SOCKET fd)
     }
     b->assoc[b->n_assoc++] = fd;
     return MCRX_OK;
-}
-
-static void sub_free(struct mcrx_backend_sub *s)
-{
-    free(s->slots);
-    free(s->mem);
-    free(s->pending.idx);
-    free(s->handed.idx);
-    free(s->handed.seq);
-    free(s->spare);
-    free(s);
 }
 
 static int get_recvmsg(SOCKET fd, LPFN_WSARECVMSG *fn)

@@ -14,8 +14,8 @@
  * (MCRX_BACKEND_WSAPOLL; the fallback when IOCP cannot be set up).
  *
  * recv() reads one datagram per WSARecvMsg (Windows has no recvmmsg) into
- * the next free slot of a ring of max_batch slots, handed out as views and
- * released in order, like the recvmmsg backend. A second WSABUF (a scratch
+ * the next free slot of a ring of max_batch slots (record n in slot
+ * n % max_batch), handed out as views and released in order. A second WSABUF (a scratch
  * area, never read) gives each read 64 KiB in all, so the byte count is
  * the datagram's real length (wire_len) and len is cut at max_payload.
  *
@@ -48,9 +48,9 @@ struct mcrx_backend_sub {
 struct mcrx_backend {
     HANDLE event;
     uint32_t nslots;      /* max_batch */
-    uint64_t head;        /* number of the next record handed out */
+    uint64_t head;        /* number of the next record handed out; record
+                             n lives in slot n % nslots */
     uint64_t tail;        /* oldest record still valid */
-    uint64_t base;        /* record number that lives in slot 0 */
     uint32_t max_payload;
     uint8_t *payload;     /* nslots * max_payload */
     uint8_t *scratch;     /* WIRE_MAX - max_payload, never read */
@@ -72,20 +72,15 @@ static void wp_destroy(struct mcrx_backend *b)
     free(b->controls);
     free(b->pfds);
     free(b->subs);
-    free(b);
-    mcrx_win_wsa_release();
+    mcrx_win_backend_free(b);
 }
 
 static int wp_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
 {
-    int st = mcrx_win_wsa_acquire(MCRX_E_BACKEND_UNAVAILABLE);
-    if (st != MCRX_OK)
+    int st;
+    struct mcrx_backend *b = mcrx_win_backend_alloc(sizeof *b, &st);
+    if (!b)
         return st;
-    struct mcrx_backend *b = calloc(1, sizeof *b);
-    if (!b) {
-        mcrx_win_wsa_release();
-        return mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY);
-    }
     b->nslots = p->max_batch;
     b->max_payload = p->max_payload;
     b->event = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -159,9 +154,7 @@ static uint32_t wp_detach(struct mcrx_backend *b, struct mcrx_backend_sub *s)
 
 static void wp_release(struct mcrx_backend *b, uint64_t keep_from)
 {
-    b->tail = keep_from;
-    if (b->tail == b->head) /* nothing kept: restart at slot 0 */
-        b->base = b->head;
+    b->tail = keep_from; /* one datagram per read: any free slot will do */
 }
 
 /* WSAPoll without waiting (or up to timeout_ms); count of ready sockets. */
@@ -235,7 +228,7 @@ static int wp_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
     unsigned room = b->nslots - (unsigned)(b->head - b->tail);
     unsigned n = max < room ? max : room, got = 0;
     while (got < n) {
-        uint32_t i = (uint32_t)((b->head - b->base) % b->nslots);
+        uint32_t i = (uint32_t)(b->head % b->nslots);
         int r = read_one(b, s, i, &out[got]);
         if (r < 0 && got == 0)
             return r;

@@ -60,7 +60,7 @@ void mcrx_plat_parse_rx(const void *name, uint32_t namelen, const void *control,
     rx->src_port = 0;
     memset(&rx->dst, 0, sizeof rx->dst);
     if (namelen < sizeof(struct sockaddr_in) ||
-        !mcrx_win_from_sockaddr(name, &rx->src, &rx->src_port))
+        !mcrx_from_sockaddr(name, &rx->src, &rx->src_port))
         memset(&rx->src, 0, sizeof rx->src);
     if (msg_flags & MSG_CTRUNC)
         return; /* cut control data: destination unknown */

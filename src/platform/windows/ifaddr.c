@@ -5,6 +5,7 @@
  * Linux name "v0"), its adapter name (a GUID on Windows) or its index.
  * IPv4 and IPv6 have separate indexes on Windows (IfIndex, Ipv6IfIndex);
  * the family of the group decides which one counts. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +56,7 @@ static bool owns_addr(const IP_ADAPTER_ADDRESSES *a, void *ud)
     for (IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress; u; u = u->Next) {
         mcrx_ip ip;
         uint16_t port;
-        if (mcrx_win_from_sockaddr(u->Address.lpSockaddr, &ip, &port) &&
+        if (mcrx_from_sockaddr(u->Address.lpSockaddr, &ip, &port) &&
             mcrx_ip_equal(&ip, q->addr)) {
             q->index = index_for(a, q->addr->family);
             return true;
@@ -64,7 +65,7 @@ static bool owns_addr(const IP_ADAPTER_ADDRESSES *a, void *ud)
     return false;
 }
 
-unsigned mcrx_win_ifindex_of_addr(const mcrx_ip *addr)
+unsigned mcrx_os_ifindex_of_addr(const mcrx_ip *addr)
 {
     struct addr_query q = {addr, 0};
     return each_adapter(owns_addr, &q) ? q.index : 0;
@@ -99,7 +100,7 @@ static bool adapter_matches(const IP_ADAPTER_ADDRESSES *a, void *ud)
     for (IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress; u; u = u->Next) {
         uint16_t port;
         if (u->Address.lpSockaddr->sa_family == AF_INET &&
-            mcrx_win_from_sockaddr(u->Address.lpSockaddr, &q->first_v4, &port))
+            mcrx_from_sockaddr(u->Address.lpSockaddr, &q->first_v4, &port))
             break;
     }
     return idx != 0;
@@ -119,51 +120,19 @@ static bool find_interface(const char *text, int family, struct name_query *q)
     return (q->text || q->index) && each_adapter(adapter_matches, q);
 }
 
-int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
-                              uint32_t *index, bool *has_index)
+unsigned mcrx_os_ifindex_of_text(const char *text, int family)
 {
-    mcrx_ip ip;
     struct name_query q;
-    const char *zone = strchr(text, '%');
-    if (zone) { /* "fe80::1%Ethernet" / "fe80::1%7" */
-        char head[MCRX_IP_STRLEN];
-        size_t n = (size_t)(zone - text);
-        if (n == 0 || n >= sizeof head)
-            return MCRX_E_BAD_ADDRESS;
-        memcpy(head, text, n);
-        head[n] = '\0';
-        if (mcrx_ip_parse(&ip, head) != MCRX_OK)
-            return MCRX_E_BAD_ADDRESS;
-        if (ip.family != family)
-            return MCRX_E_INTERFACE_FAMILY_MISMATCH;
-        if (!find_interface(zone + 1, MCRX_AF_INET6, &q))
-            return MCRX_E_UNKNOWN_INTERFACE;
-        if (family == MCRX_AF_INET)
-            return MCRX_E_BAD_ADDRESS; /* IPv4 has no zones */
-        *addr = ip;
-        addr->scope_id = q.index;
-        *index = q.index;
-        *has_index = true;
-        return MCRX_OK;
-    }
-    if (mcrx_ip_parse(&ip, text) == MCRX_OK) {
-        static const uint8_t zero[16];
-        if (memcmp(ip.addr, zero, sizeof zero) == 0)
-            return MCRX_OK; /* 0.0.0.0 or ::: no interface, as in the crate */
-        if (ip.family != family)
-            return MCRX_E_INTERFACE_FAMILY_MISMATCH;
-        *addr = ip;
-        return MCRX_OK;
-    }
-    if (!find_interface(text, family, &q))
-        return MCRX_E_UNKNOWN_INTERFACE;
-    if (family == MCRX_AF_INET6) {
-        *index = q.index;
-        *has_index = true;
-        return MCRX_OK;
-    }
-    if (q.first_v4.family != MCRX_AF_INET)
-        return MCRX_E_UNKNOWN_INTERFACE;
-    *addr = q.first_v4;
-    return MCRX_OK;
+    return find_interface(text, family, &q) ? q.index : 0;
+}
+
+bool mcrx_os_first_v4_of(unsigned ifindex, mcrx_ip *out)
+{
+    struct name_query q;
+    char text[16];
+    snprintf(text, sizeof text, "%u", ifindex);
+    if (!find_interface(text, MCRX_AF_INET, &q) || q.first_v4.family != MCRX_AF_INET)
+        return false;
+    *out = q.first_v4;
+    return true;
 }

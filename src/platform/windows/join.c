@@ -14,53 +14,27 @@
 
 /* The local address the stack would use toward dst: connect() on a UDP
  * socket only selects a route, it sends nothing. */
-static bool local_addr_toward(const mcrx_ip *dst, mcrx_ip *out)
+bool mcrx_os_local_addr_toward(const mcrx_ip *dst, mcrx_ip *out)
 {
     if (mcrx_win_wsa_acquire(MCRX_E_SOCKET_CREATE) != MCRX_OK)
         return false;
-    SOCKET fd = socket(mcrx_win_af(dst), SOCK_DGRAM, IPPROTO_UDP);
+    SOCKET fd = socket(mcrx_sa_family(dst), SOCK_DGRAM, IPPROTO_UDP);
     bool ok = fd != INVALID_SOCKET;
     struct sockaddr_storage ss;
     uint16_t port;
     if (ok) {
-        int len = mcrx_win_to_sockaddr(dst, 9, &ss);
+        int len = mcrx_to_sockaddr(dst, 9, &ss);
         ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
         len = sizeof ss;
         ok = ok && getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-             mcrx_win_from_sockaddr((struct sockaddr *)&ss, out, &port);
+             mcrx_from_sockaddr((struct sockaddr *)&ss, out, &port);
         closesocket(fd);
     }
     mcrx_win_wsa_release();
     return ok;
 }
 
-int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
-{
-    memset(out, 0, sizeof *out);
-    out->addr.family = cfg->group.family; /* wildcard: the stack picks */
-    if (cfg->has_interface_index) {
-        out->ifindex = out->filter_ifindex = cfg->interface_index;
-        return MCRX_OK;
-    }
-    if (cfg->interface.family != MCRX_AF_UNSPEC) {
-        unsigned idx = cfg->interface.scope_id ? cfg->interface.scope_id
-                                               : mcrx_win_ifindex_of_addr(&cfg->interface);
-        if (!idx)
-            return mcrx_plat_fail_with(MCRX_E_UNKNOWN_INTERFACE, WSAEADDRNOTAVAIL);
-        out->addr = cfg->interface;
-        out->addr.scope_id = 0;
-        out->ifindex = out->filter_ifindex = idx;
-        return MCRX_OK;
-    }
-    /* IPv4 SSM without an interface: join where the source routes from
-     * (as the Rust crate does); not enforced on receive. */
-    if (cfg->group.family == MCRX_AF_INET && cfg->source.family != MCRX_AF_UNSPEC) {
-        mcrx_ip local;
-        if (local_addr_toward(&cfg->source, &local))
-            out->addr = local;
-    }
-    return MCRX_OK;
-}
+int mcrx_os_err_addr_not_avail(void) { return WSAEADDRNOTAVAIL; }
 
 /* Wine 8 hands struct ip_mreq_source to Linux unchanged, so Linux reads
  * the source as the interface and the interface as the source (seen in
@@ -114,8 +88,8 @@ static int join_v6(SOCKET fd, const mcrx_config *cfg, const struct mcrx_join_if 
     struct group_source_req gsr;
     memset(&gsr, 0, sizeof gsr);
     gsr.gsr_interface = jif->ifindex;
-    mcrx_win_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
-    mcrx_win_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
+    mcrx_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
+    mcrx_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
     return setsockopt(fd, IPPROTO_IPV6,
                       join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP,
                       (const char *)&gsr, sizeof gsr);

@@ -10,16 +10,7 @@
 #undef interface /* a COM macro; mcrx_config has a field of that name */
 
 #include "core/platform.h"
-
-int mcrx_win_af(const mcrx_ip *ip); /* AF_INET / AF_INET6 / AF_UNSPEC */
-/* mcrx_ip + port -> sockaddr; returns its length. */
-int mcrx_win_to_sockaddr(const mcrx_ip *ip, uint16_t port,
-                         struct sockaddr_storage *ss);
-/* sockaddr -> mcrx_ip + port; false for other families. */
-bool mcrx_win_from_sockaddr(const struct sockaddr *sa, mcrx_ip *ip,
-                            uint16_t *port);
-/* Index of the interface that owns addr (IPv4 or IPv6 index); 0 if none. */
-unsigned mcrx_win_ifindex_of_addr(const mcrx_ip *addr);
+#include "platform/common/common.h" /* sockaddr conversions, mcrx_os_* */
 
 /* Winsock start-up: every WSAStartup is paired with one WSACleanup
  * (Winsock counts the pairs itself, so the library's users may start and
@@ -27,5 +18,9 @@ unsigned mcrx_win_ifindex_of_addr(const mcrx_ip *addr);
  * opens or adopts, and each backend instance, holds one pair. */
 int mcrx_win_wsa_acquire(int status_on_failure);
 void mcrx_win_wsa_release(void);
+/* A backend instance of size bytes, zeroed, holding one Winsock pair;
+ * NULL with *st set on failure. Freed with mcrx_win_backend_free(). */
+void *mcrx_win_backend_alloc(size_t size, int *st);
+void mcrx_win_backend_free(void *b);
 
 #endif

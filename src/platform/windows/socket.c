@@ -17,6 +17,7 @@
  * - Sockets are non-blocking (FIONBIO) and overlapped (WSA_FLAG_OVERLAPPED)
  *   so both backends can use them; not inherited by child processes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "platform/windows/plat.h"
@@ -33,54 +34,27 @@ void mcrx_win_wsa_release(void)
     WSACleanup();
 }
 
+void *mcrx_win_backend_alloc(size_t size, int *st)
+{
+    if ((*st = mcrx_win_wsa_acquire(MCRX_E_BACKEND_UNAVAILABLE)) != MCRX_OK)
+        return NULL;
+    void *b = calloc(1, size);
+    if (!b) {
+        mcrx_win_wsa_release();
+        *st = mcrx_plat_fail_with(MCRX_E_NO_MEMORY, ERROR_NOT_ENOUGH_MEMORY);
+    }
+    return b;
+}
+
+void mcrx_win_backend_free(void *b)
+{
+    free(b);
+    mcrx_win_wsa_release();
+}
+
 static int setopt(SOCKET fd, int level, int name, DWORD value)
 {
     return setsockopt(fd, level, name, (const char *)&value, sizeof value);
-}
-
-int mcrx_win_af(const mcrx_ip *ip)
-{
-    return ip->family == MCRX_AF_INET ? AF_INET
-         : ip->family == MCRX_AF_INET6 ? AF_INET6 : AF_UNSPEC;
-}
-
-int mcrx_win_to_sockaddr(const mcrx_ip *ip, uint16_t port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (ip->family == MCRX_AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        memcpy(&sin->sin_addr, ip->addr, 4);
-        return (int)sizeof *sin;
-    }
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    memcpy(&sin6->sin6_addr, ip->addr, 16);
-    sin6->sin6_scope_id = ip->scope_id;
-    return (int)sizeof *sin6;
-}
-
-bool mcrx_win_from_sockaddr(const struct sockaddr *sa, mcrx_ip *ip, uint16_t *port)
-{
-    memset(ip, 0, sizeof *ip);
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-        ip->family = MCRX_AF_INET;
-        memcpy(ip->addr, &sin->sin_addr, 4);
-        *port = ntohs(sin->sin_port);
-        return true;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-        ip->family = MCRX_AF_INET6;
-        memcpy(ip->addr, &sin6->sin6_addr, 16);
-        ip->scope_id = sin6->sin6_scope_id;
-        *port = ntohs(sin6->sin6_port);
-        return true;
-    }
-    return false;
 }
 
 /* Windows grants SO_RCVBUF as asked (no doubling, no rmem_max clamp). */
@@ -129,7 +103,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
     int st = mcrx_win_wsa_acquire(MCRX_E_SOCKET_CREATE);
     if (st != MCRX_OK)
         return st;
-    int af = mcrx_win_af(&cfg->group);
+    int af = mcrx_sa_family(&cfg->group);
     SOCKET fd = open_udp(af);
     if (fd == INVALID_SOCKET) {
         st = mcrx_plat_fail_with(MCRX_E_SOCKET_CREATE, WSAGetLastError());
@@ -144,7 +118,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
     if (st == MCRX_OK) {
         mcrx_ip any = {.family = cfg->group.family};
         struct sockaddr_storage ss;
-        int len = mcrx_win_to_sockaddr(&any, cfg->dst_port, &ss);
+        int len = mcrx_to_sockaddr(&any, cfg->dst_port, &ss);
         if (bind(fd, (struct sockaddr *)&ss, len) != 0)
             st = mcrx_plat_fail_with(MCRX_E_SOCKET_BIND, WSAGetLastError());
     }
@@ -172,7 +146,7 @@ int mcrx_plat_socket_adopt(mcrx_socket_t fd, const mcrx_config *cfg,
         return mcrx_plat_fail_with(MCRX_E_SOCKET_FAMILY, WSAEPROTOTYPE);
     if (port != cfg->dst_port)
         return mcrx_plat_fail_with(MCRX_E_SOCKET_PORT, WSAEADDRNOTAVAIL);
-    int st = set_receive_options(fd, mcrx_win_af(&cfg->group), so, rcvbuf_granted);
+    int st = set_receive_options(fd, mcrx_sa_family(&cfg->group), so, rcvbuf_granted);
     /* The socket now holds a Winsock reference like ours (see plat.h);
      * socket_close() drops it. */
     return st == MCRX_OK ? mcrx_win_wsa_acquire(MCRX_E_SOCKET_OPTION) : st;
@@ -192,7 +166,7 @@ int mcrx_plat_local_addr(mcrx_socket_t fd, mcrx_ip *addr, uint16_t *port)
     int len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
         return mcrx_plat_fail_with(MCRX_E_LOCAL_ADDR, WSAGetLastError());
-    if (!mcrx_win_from_sockaddr((struct sockaddr *)&ss, addr, port))
+    if (!mcrx_from_sockaddr((struct sockaddr *)&ss, addr, port))
         return mcrx_plat_fail_with(MCRX_E_LOCAL_ADDR, WSAEAFNOSUPPORT);
     return MCRX_OK;
 }
