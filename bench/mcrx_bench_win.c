@@ -268,6 +268,14 @@ int main(int argc, char **argv)
 {
     struct opts o = {0};
     parse(argc, argv, &o);
+    /* It joins and sends multicast: only inside scripts/mcrx-netns (run it
+     * there through scripts/mcrx-wine, so the wineserver is there too). */
+    const char *ready = getenv("MCRX_NETNS_READY");
+    if (!ready || strcmp(ready, "1") != 0) {
+        fprintf(stderr, "mcrx_bench: refusing to run: MCRX_NETNS_READY is not 1 "
+                        "(run: scripts/mcrx-netns scripts/mcrx-wine mcrx_bench.exe ...)\n");
+        return 3;
+    }
     WSADATA d;
     WSAStartup(MAKEWORD(2, 2), &d);
     static double mpps[MAX_RECV][50];
@@ -304,13 +312,11 @@ int main(int argc, char **argv)
             for (int j = 0; j < o.nrecv; j++)
                 if (!strcmp(o.receivers[j], "raw-wsarecvmsg"))
                     raw = j;
-            double lo = 1e9, hi = 0;
-            for (unsigned r = 0; r < o.rounds; r++) {
-                double q = mpps[k][r] / mpps[raw][r];
-                lo = q < lo ? q : lo;
-                hi = q > hi ? q : hi;
-            }
-            printf("%.3f-%.3f)", lo, hi);
+            double q[50];
+            for (unsigned r = 0; r < o.rounds; r++)
+                q[r] = mpps[k][r] / mpps[raw][r];
+            qsort(q, o.rounds, sizeof q[0], cmp_d);
+            printf("%.3f-%.3f, median %.3f)", q[0], q[o.rounds - 1], q[o.rounds / 2]);
         }
         printf("\n");
     }

@@ -356,38 +356,57 @@ static int post_one(struct mcrx_backend *b, struct mcrx_backend_sub *s, uint32_t
     return err;
 }
 
-/* Post every spare buffer of the subs that have some. A failure leaves the
- * buffer spare and the error for recv() to report (retried next time). */
+/* Post a receive on every spare buffer of s. Returns 0 or the WSA error
+ * (that buffer stays spare); *inline_done when one completed at once. */
+static int post_all(struct mcrx_backend *b, struct mcrx_backend_sub *s,
+                    bool *inline_done)
+{
+    while (s->s_count) {
+        int err = post_one(b, s, s->spare[--s->s_count]);
+        if (err > 0) {
+            s->s_count++;
+            return err;
+        }
+        *inline_done |= err == -1;
+    }
+    return 0;
+}
+
+/* Give the subs with spare buffers their receives: first what each
+ * socket already holds (read now), then, once the socket is empty and no
+ * receive of it is posted, a WSARecvMsg posted on every buffer left.
+ * Receives still posted complete (and signal) with the next datagram;
+ * posting more then would only move the coming backlog onto the slower
+ * completion path (Wine 8 even answers the synchronous read "would block"
+ * while posted receives are being completed). A failure leaves the buffer
+ * spare, the error for recv() to report, and the sub listed again. */
 static void post_spares(struct mcrx_backend *b)
 {
     bool inline_done = false;
+    struct mcrx_backend_sub *again = NULL;
     while (b->post) {
         struct mcrx_backend_sub *s = b->post;
         b->post = s->next_post;
         s->to_post = false;
         int got = 1;
-        while (s->s_count && got == 1) { /* what the socket holds: now */
+        while (s->s_count && got == 1) {
             if ((got = read_now(b, s, s->spare[s->s_count - 1])) == 1) {
                 s->s_count--;
                 inline_done = true;
             }
         }
-        if (got > 1) {
-            s->err = got;
+        int err = got > 1 ? got : 0;
+        if (got == 0 && s->in_kernel == 0)
+            err = post_all(b, s, &inline_done);
+        if (err) {
+            s->err = err;
             list_ready(b, s);
-            continue;
-        }
-        while (s->s_count) {
-            int err = post_one(b, s, s->spare[--s->s_count]);
-            inline_done |= err == -1;
-            if (err > 0) {
-                s->s_count++; /* the buffer stays spare */
-                s->err = err;
-                list_ready(b, s);
-                break;
-            }
+            s->to_post = true;
+            s->next_post = again;
+            again = s;
         }
     }
+    b->post = again;
     if (inline_done) /* earlier completions before the inline ones */
         (void)harvest(b, 0);
 }
