@@ -9,13 +9,15 @@
  * with its own OVERLAPPED, WSAMSG, source-name and control area. When a
  * buffer is to be given to the kernel, the backend first reads what the
  * socket already holds into it (WSARecvMsg without an OVERLAPPED: the
- * socket is non-blocking); once the socket is empty, the buffers left get
- * a WSARecvMsg posted on the port (the function is obtained through
+ * socket is non-blocking); once the socket is empty and none of its
+ * receives is posted any more, the buffers left get a WSARecvMsg posted on
+ * the port (the function is obtained through
  * SIO_GET_EXTENSION_FUNCTION_POINTER). So a queue that is already there
  * costs one call per datagram, as a plain receive loop, with no event
  * signalling, completion packet or dequeue per datagram (under Wine 8 that
  * halved the drain rate), and datagrams that arrive while nobody reads
- * complete into posted buffers. A flooded subscription can only fill its
+ * complete into posted buffers (up to sub_ring_size of them; the rest
+ * waits in the socket's queue, as with a readiness backend). A flooded subscription can only fill its
  * own buffers, so it never starves the others of buffers; the core's
  * deficit round robin does the rest.
  *
@@ -24,12 +26,13 @@
  *   pending - its completion was harvested; FIFO per sub, waits for recv()
  *   handed  - handed out by recv() as a view, numbered; valid until
  *             release() passes its number
- *   spare   - ours, to be posted by the next service() (or poll())
+ *   spare   - ours, to be read into or posted by the next service() or
+ *             poll() (see post_spares())
  * GetQueuedCompletionStatusEx harvests completions in batches (poll(), and
  * recv() when the sub has fewer pending than asked): kernel -> pending.
  * recv(): pending -> handed. release(): handed -> spare. service() reads
- * into or posts the spare buffers before the receive call returns, so re-posting
- * never waits for the application's next call. poll() posts them too
+ * into or posts the spare buffers before the receive call returns, so
+ * re-posting never waits for the application's next call. poll() does too
  * before it blocks (a wait right after a release must not sleep with the
  * buffers unposted).
  *
