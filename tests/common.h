@@ -98,6 +98,9 @@ mcrx_ctx_options mt_opts(void);
  * forced in; fails the test on error, and when an explicit backend was
  * asked but another one runs. */
 mcrx_ctx *mt_ctx_new(const mcrx_ctx_options *opts);
+/* Skip the test (with the reason) when a join failed because the
+ * platform lacks it: IPv6 SSM under Wine 8 (WSAENOPROTOOPT). */
+void mt_skip_unsupported_join(int rc, const mcrx_config *cfg);
 /* mcrx_ctx_add + mcrx_ctx_join, failing the test on error. */
 uint64_t mt_add_join(mcrx_ctx *ctx, const mcrx_config *cfg);
 

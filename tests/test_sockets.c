@@ -5,7 +5,9 @@
 #include "common.h"
 
 #include <errno.h>
+#ifndef _WIN32
 #include <fcntl.h>
+#endif
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +33,25 @@ static void expect_refused(mcrx_ctx *ctx, const mcrx_config *c, int fd, int want
     cr_expect_eq(mcrx_ctx_count(ctx), before, "%s: count changed", what);
 }
 
+/* Whether fd is in non-blocking mode. Windows cannot read the mode back:
+ * a receive with a 1 ms timeout on the (empty) socket tells, WSAEWOULDBLOCK
+ * at once (non-blocking) or WSAETIMEDOUT (blocking). */
+static bool is_nonblocking(int fd)
+{
+#ifdef _WIN32
+    DWORD ms = 1;
+    char b;
+    cr_assert_eq(setsockopt((SOCKET)fd, SOL_SOCKET, SO_RCVTIMEO, (char *)&ms, sizeof ms), 0);
+    int r = recv((SOCKET)fd, &b, 1, 0);
+    int err = WSAGetLastError();
+    cr_assert_eq(r, -1, "the socket held a datagram");
+    cr_assert(err == WSAEWOULDBLOCK || err == WSAETIMEDOUT, "recv: error %d", err);
+    return err == WSAEWOULDBLOCK;
+#else
+    return (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+#endif
+}
+
 Test(sockets, accepted_v4_and_receives)
 {
     mcrx_ctx *ctx = mt_ctx_new(NULL);
@@ -44,7 +65,7 @@ Test(sockets, accepted_v4_and_receives)
     cr_assert_not_null(sub);
     cr_expect_eq(mcrx_sub_fd(sub), fd, "the sub must use the caller's socket");
     cr_expect_eq(mcrx_sub_get_state(sub), MCRX_SUB_BOUND);
-    cr_expect(fcntl(fd, F_GETFL) & O_NONBLOCK, "library did not set O_NONBLOCK");
+    cr_expect(is_nonblocking(fd), "library did not make the socket non-blocking");
     mcrx_ip a;
     uint16_t p = 0;
     cr_assert_eq(mcrx_sub_local_addr(sub, &a, &p), MCRX_OK);
@@ -66,9 +87,13 @@ Test(sockets, accepted_v4_and_receives)
 
     /* The context owns it now: remove closes it. */
     cr_assert_eq(mcrx_ctx_remove(ctx, id), MCRX_OK);
+#ifdef _WIN32
+    cr_expect_not(mt_fd_open(fd), "socket still open after remove");
+#else
     errno = 0;
     cr_expect_eq(fcntl(fd, F_GETFD), -1, "fd still open after remove");
     cr_expect_eq(errno, EBADF);
+#endif
     cr_expect_not(mt_igmp_has("v0", g));
     mcrx_ctx_free(ctx);
 }
@@ -81,7 +106,9 @@ Test(sockets, accepted_v6_and_receives)
     int fd = mt_udp_socket(AF_INET6, PORT(2));
     uint64_t id = 0;
     cr_assert_eq(mcrx_ctx_add_with_socket(ctx, &c, fd, &id), MCRX_OK);
-    cr_assert_eq(mcrx_ctx_join(ctx, id), MCRX_OK);
+    int rc = mcrx_ctx_join(ctx, id);
+    mt_skip_unsupported_join(rc, &c);
+    cr_assert_eq(rc, MCRX_OK);
     mt_sender s = mt_sender_v6(MT_V6_TX, "v1");
     mt_send(&s, g, PORT(2), "caller-v6", 9);
     mt_pkt k;
@@ -125,6 +152,7 @@ Test(sockets, tcp_socket_refused)
     expect_refused(ctx, &c, fd, MCRX_E_SOCKET_FAMILY, "TCP socket");
     close(fd);
 
+#ifndef _WIN32 /* Windows: a pipe is no SOCKET value at all */
     /* A raw-ish datagram that is not UDP is not available unprivileged;
      * a non-socket fd must be refused as well (any negative status). */
     int p[2];
@@ -136,6 +164,7 @@ Test(sockets, tcp_socket_refused)
     cr_expect_eq(mcrx_ctx_count(ctx), 0u);
     close(p[0]);
     close(p[1]);
+#endif
     mcrx_ctx_free(ctx);
 }
 
@@ -183,12 +212,9 @@ Test(sockets, caller_fd_unaffected_by_failure_flags)
     mcrx_ctx *ctx = mt_ctx_new(NULL);
     mcrx_config c = mt_cfg_asm4(mt_group_asm4(FILE_NO, 7), PORT(7), NULL);
     int fd = mt_udp_socket(AF_INET, PORT(7) + 1);
-    int before = fcntl(fd, F_GETFL);
-    cr_assert_eq(before & O_NONBLOCK, 0);
+    cr_assert_not(is_nonblocking(fd));
     expect_refused(ctx, &c, fd, MCRX_E_SOCKET_PORT, "wrong port");
-    cr_expect_eq(fcntl(fd, F_GETFL), before,
-                 "a refused socket was modified (flags %#x -> %#x)", before,
-                 fcntl(fd, F_GETFL));
+    cr_expect_not(is_nonblocking(fd), "a refused socket was made non-blocking");
     close(fd);
     mcrx_ctx_free(ctx);
 }

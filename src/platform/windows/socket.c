@@ -135,16 +135,24 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
 int mcrx_plat_socket_adopt(mcrx_socket_t fd, const mcrx_config *cfg,
                            const struct mcrx_sock_opts *so, uint32_t *rcvbuf_granted)
 {
-    int type = 0, len = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0)
+    /* SO_PROTOCOL_INFOW answers for an unbound socket too (getsockname
+     * fails there with WSAEINVAL, where Linux reports port 0). */
+    WSAPROTOCOL_INFOW pi;
+    int len = sizeof pi;
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &len) != 0)
         return mcrx_plat_fail_with(MCRX_E_SOCKET_FAMILY, WSAGetLastError()); /* WSAENOTSOCK */
+    if (pi.iAddressFamily != mcrx_sa_family(&cfg->group) || pi.iSocketType != SOCK_DGRAM ||
+        pi.iProtocol != IPPROTO_UDP)
+        return mcrx_plat_fail_with(MCRX_E_SOCKET_FAMILY, WSAEPROTOTYPE);
+    struct sockaddr_storage ss;
     mcrx_ip ip;
     uint16_t port = 0;
-    if (mcrx_plat_local_addr(fd, &ip, &port) != MCRX_OK)
-        return MCRX_E_LOCAL_ADDR;
-    if (ip.family != cfg->group.family || type != SOCK_DGRAM)
-        return mcrx_plat_fail_with(MCRX_E_SOCKET_FAMILY, WSAEPROTOTYPE);
-    if (port != cfg->dst_port)
+    len = sizeof ss;
+    bool bound = getsockname(fd, (struct sockaddr *)&ss, &len) == 0;
+    if (!bound && WSAGetLastError() != WSAEINVAL) /* WSAEINVAL: not bound */
+        return mcrx_plat_fail_with(MCRX_E_LOCAL_ADDR, WSAGetLastError());
+    if (!bound || !mcrx_from_sockaddr((struct sockaddr *)&ss, &ip, &port) ||
+        port != cfg->dst_port)
         return mcrx_plat_fail_with(MCRX_E_SOCKET_PORT, WSAEADDRNOTAVAIL);
     int st = set_receive_options(fd, mcrx_sa_family(&cfg->group), so, rcvbuf_granted);
     /* The socket now holds a Winsock reference like ours (see plat.h);
