@@ -58,9 +58,11 @@ void mtc_log(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Counters outside main's frame: main calls setjmp. */
+static unsigned tested, passing, failing;
+
 int main(void)
 {
-    unsigned tested = 0, passing = 0, failing = 0;
     setvbuf(stdout, NULL, _IONBF, 0);
     for (struct mtc_test *t = tests; t; t = t->next) {
         failed = false;
