@@ -85,7 +85,7 @@ for s in $SUITES; do
     nouring) run nouring build-test-nouring -Diouring=disabled ;;
     # Windows: mingw-w64 cross build, its suite under Wine in the netns
     # (scripts/test-windows.sh adds the interop matrix).
-    windows) run windows build-test-win --cross-file cross/x86_64-w64-mingw32.txt -Dbench=false ;;
+    windows) run windows build-test-win --cross-file cross/x86_64-w64-mingw32.txt ;;
     # The sanitized build also checks the io_uring CQ bound on every
     # submission (MCRX_IOURING_DEBUG aborts when it is broken).
     macos) # cross builds for macOS (zig 0.11): built and checked, never run
