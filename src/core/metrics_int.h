@@ -86,7 +86,7 @@ extern const struct mcrx_proc_info mcrx_proc_gauge_info[MCRX_PG_COUNT];
 /* The calling thread, cheaply: the thread pointer where the compiler gives
  * it (a register read), else the platform's thread id. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 &&             \
-    (defined(__x86_64__) || defined(__aarch64__))
+    (defined(__x86_64__) || defined(__aarch64__)) && !defined(_WIN32)
 #define MCRX_MX_THREAD() ((uintptr_t)__builtin_thread_pointer())
 #else
 #define MCRX_MX_THREAD() mcrx_plat_thread_id()
