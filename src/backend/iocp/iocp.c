@@ -144,6 +144,8 @@ struct mcrx_backend {
     uint64_t kernel_total;      /* receives posted on the port (all subs):
                                    0 = no completion can come, no dequeue */
     bool event_set;             /* we set the event, and no post reset it */
+    HANDLE linger_timer;        /* coalescing (coalesce_us), else NULL */
+    int64_t coalesce_ns;
     struct mcrx_backend_sub *ready, *ready_tail;
     struct mcrx_backend_sub *dirty, *post, *zombies;
     SOCKET *assoc;              /* sockets associated with this port */
@@ -438,6 +440,8 @@ static void iocp_destroy(struct mcrx_backend *b)
         CloseHandle(b->port);
     if (b->event)
         CloseHandle(b->event);
+    if (b->linger_timer)
+        CloseHandle(b->linger_timer);
     free(b->scratch);
     free(b->assoc);
     mcrx_win_backend_free(b);
@@ -451,6 +455,8 @@ static int iocp_create(struct mcrx_backend **out, const struct mcrx_backend_para
         return st;
     b->max_payload = p->max_payload;
     b->ring = p->sub_ring_size;
+    b->coalesce_ns = (int64_t)p->coalesce_us * 1000;
+    b->linger_timer = mcrx_win_linger_timer(b->coalesce_ns);
     b->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
     if (!b->port)
         st = mcrx_plat_fail_with(MCRX_E_BACKEND_UNAVAILABLE, (int)GetLastError());
@@ -651,8 +657,15 @@ static int iocp_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned m
 {
     post_spares(b);
     int st = harvest(b, 0);
-    if (st >= 0 && !b->ready && timeout_ms != 0)
+    if (st >= 0 && !b->ready && timeout_ms != 0) {
+        int64_t t0 = b->linger_timer ? mcrx_plat_mono_ns() : 0;
         st = harvest(b, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+        if (st > 0 && t0) { /* coalescing: let more arrive, then read */
+            mcrx_win_linger(b->linger_timer, t0, b->coalesce_ns);
+            post_spares(b);
+            (void)harvest(b, 0);
+        }
+    }
     if (st < 0)
         return st;
     unsigned k = 0;

@@ -60,12 +60,16 @@ struct mcrx_backend {
     struct mcrx_backend_sub **subs;
     uint32_t n, cap;
     uint32_t scan;        /* where poll() starts reporting (rotates) */
+    HANDLE linger_timer;  /* coalescing (coalesce_us), else NULL */
+    int64_t coalesce_ns;
 };
 
 static void wp_destroy(struct mcrx_backend *b)
 {
     if (b->event)
         CloseHandle(b->event);
+    if (b->linger_timer)
+        CloseHandle(b->linger_timer);
     free(b->payload);
     free(b->scratch);
     free(b->names);
@@ -83,6 +87,8 @@ static int wp_create(struct mcrx_backend **out, const struct mcrx_backend_params
         return st;
     b->nslots = p->max_batch;
     b->max_payload = p->max_payload;
+    b->coalesce_ns = (int64_t)p->coalesce_us * 1000;
+    b->linger_timer = mcrx_win_linger_timer(b->coalesce_ns);
     b->event = CreateEventW(NULL, TRUE, FALSE, NULL);
     int os_error = (int)GetLastError();
     b->payload = malloc((size_t)b->nslots * b->max_payload);
@@ -172,9 +178,15 @@ static int poll_sockets(struct mcrx_backend *b, int timeout_ms)
 static int wp_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
                    int timeout_ms)
 {
+    int64_t t0 = b->linger_timer && timeout_ms != 0 ? mcrx_plat_mono_ns() : 0;
     int n = poll_sockets(b, timeout_ms);
     if (n <= 0)
         return n;
+    if (t0) { /* coalescing: let more arrive, then look again */
+        mcrx_win_linger(b->linger_timer, t0, b->coalesce_ns);
+        if ((n = poll_sockets(b, 0)) <= 0)
+            return n;
+    }
     /* Start where the last report stopped, so with more ready sockets
      * than max the next poll reports the others (as epoll rotates). */
     unsigned k = 0;

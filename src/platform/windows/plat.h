@@ -18,6 +18,14 @@
  * opens or adopts, and each backend instance, holds one pair. */
 int mcrx_win_wsa_acquire(int status_on_failure);
 void mcrx_win_wsa_release(void);
+/* Coalescing (mcrx_ctx_options.coalesce_us): a timer for linger(), NULL
+ * when coalesce_ns is 0 or no timer could be made (then no coalescing). */
+HANDLE mcrx_win_linger_timer(int64_t coalesce_ns);
+/* A blocking wait that began at t0 (mcrx_plat_mono_ns) and woke up with
+ * data waits on until t0 + coalesce_ns, so more datagrams arrive per
+ * wake-up; nothing when that time has passed. */
+void mcrx_win_linger(HANDLE timer, int64_t t0, int64_t coalesce_ns);
+
 /* A backend instance of size bytes, zeroed, holding one Winsock pair;
  * NULL with *st set on failure. Freed with mcrx_win_backend_free(). */
 void *mcrx_win_backend_alloc(size_t size, int *st);

@@ -53,6 +53,32 @@ int64_t mcrx_plat_coarse_unix_ns(void)
 
 uintptr_t mcrx_plat_thread_id(void) { return (uintptr_t)GetCurrentThreadId(); }
 
+#ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION
+#define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x2
+#endif
+
+HANDLE mcrx_win_linger_timer(int64_t coalesce_ns)
+{
+    if (coalesce_ns <= 0)
+        return NULL;
+    /* High resolution where the system has it (Windows 10 1803 and later),
+     * else the ordinary timer (the system's tick). */
+    HANDLE t = CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION,
+                                      TIMER_ALL_ACCESS);
+    return t ? t : CreateWaitableTimerExW(NULL, NULL, 0, TIMER_ALL_ACCESS);
+}
+
+void mcrx_win_linger(HANDLE timer, int64_t t0, int64_t coalesce_ns)
+{
+    int64_t left = t0 + coalesce_ns - mcrx_plat_mono_ns();
+    if (!timer || left < 2000)
+        return; /* not worth a timer */
+    LARGE_INTEGER due;
+    due.QuadPart = -(left / 100); /* relative, 100 ns units */
+    if (SetWaitableTimer(timer, &due, 0, NULL, NULL, FALSE))
+        WaitForSingleObject(timer, INFINITE);
+}
+
 void mcrx_plat_process_metrics(mcrx_process_metrics *out)
 {
     memset(out, 0, sizeof *out);
