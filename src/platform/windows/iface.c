@@ -1,9 +1,9 @@
-/* Interfaces of a subscription: the text of mcrx_config_parse() and the
- * join interface, on top of the platform's look-ups (common.h).
+/* Interfaces of a subscription on Windows: the text of mcrx_config_parse()
+ * and the join interface, on top of the look-ups in plat.h (mcrx_os_*).
  * SPDX-License-Identifier: BSD-2-Clause */
 #include <string.h>
 
-#include "platform/common/common.h"
+#include "platform/windows/plat.h"
 
 int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
                               uint32_t *index, bool *has_index)

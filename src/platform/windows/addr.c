@@ -1,8 +1,9 @@
-/* Socket addresses <-> mcrx_ip (POSIX and Winsock alike).
+/* Socket addresses <-> mcrx_ip (Winsock; src/platform/posix/addr.c is the
+ * POSIX twin).
  * SPDX-License-Identifier: BSD-2-Clause */
 #include <string.h>
 
-#include "platform/common/common.h"
+#include "platform/windows/plat.h"
 
 int mcrx_sa_family(const mcrx_ip *ip)
 {
