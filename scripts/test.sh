@@ -2,7 +2,12 @@
 # Runs the whole test suite, each in a fresh build directory:
 #   1. default build (every compiled backend; tests run once per backend),
 #   2. a build without io_uring (what a machine without liburing gets),
-#   3. the default build under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   3. the default build under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (with the io_uring CQ-bound checks),
+#   4. windows: the mingw-w64 cross build, its tests under Wine (iocp and
+#      wsapoll backends), and winterop: the Linux <-> Windows interop matrix,
+#   5. macos: the zig cross builds for x86_64 and arm64 macOS (built and
+#      checked, never run: no macOS here).
 # Every test program runs inside a private network namespace
 # (scripts/mcrx-netns); nothing joins or sends on the machine's own network.
 # Ends with the line "N passed, N failed, N skipped" (Criterion cases,
@@ -13,7 +18,7 @@ cd "$(dirname "$0")/.."
 PASS=0
 FAIL=0
 SKIP=0
-SUITES=${MCRX_TEST_SUITES:-"default nouring asan macos"}
+SUITES=${MCRX_TEST_SUITES:-"default windows winterop nouring asan macos"}
 
 run() { # name builddir meson-options...
     name=$1 dir=$2
@@ -88,6 +93,19 @@ for s in $SUITES; do
     windows) run windows build-test-win --cross-file cross/x86_64-w64-mingw32.txt ;;
     # The sanitized build also checks the io_uring CQ bound on every
     # submission (MCRX_IOURING_DEBUG aborts when it is broken).
+    winterop) # Linux <-> Windows (Wine) interop matrix, with the tools of
+        # the default and windows suites' builds (run those first)
+        echo "=== winterop: scripts/interop-windows.sh build-test build-test-win"
+        if [ -x build-test/tools/mcrx_send ] && [ -x build-test-win/tools/mcrx_recv.exe ]; then
+            out=$(sh scripts/interop-windows.sh build-test build-test-win 2>&1)
+            echo "$out"
+            PASS=$((PASS + $(echo "$out" | grep -c '| PASS')))
+            FAIL=$((FAIL + $(echo "$out" | grep -c '| FAIL')))
+            SKIP=$((SKIP + $(echo "$out" | grep -c '| SKIP')))
+        else
+            echo "=== winterop: the default and windows builds are missing"
+            FAIL=$((FAIL + 1))
+        fi ;;
     macos) # cross builds for macOS (zig 0.11): built and checked, never run
         echo "=== macos: scripts/build-macos.sh"
         out=$(sh scripts/build-macos.sh 2>&1)
