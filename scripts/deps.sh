@@ -12,6 +12,8 @@ PKGS="$PKGS prometheus python3-prometheus-client"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 # Windows cross build and its tests under Wine (scripts/test-windows.sh)
 PKGS="$PKGS gcc-mingw-w64 wine wine64"
+# fuzzing (scripts/fuzz.sh) and valgrind (scripts/test.sh --valgrind)
+PKGS="$PKGS clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

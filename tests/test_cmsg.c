@@ -15,6 +15,7 @@
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -189,4 +190,66 @@ Test(cmsg, caller_socket_extra_cmsgs_unicast_never_delivered)
                  (unsigned long long)st.kernel_drops, first);
     mt_sender_close(&s);
     mcrx_ctx_free(ctx);
+}
+
+/* Found by fuzz/fuzz_cmsg.c (fuzz/regress/cmsg/): a source name that says
+ * AF_INET6 but is shorter than a sockaddr_in6 was read as a whole one, so
+ * the bytes after it (a stale slot) became the source address. */
+Test(cmsg, short_ipv6_name_gives_no_source)
+{
+    union {
+        uint8_t b[32];
+        struct sockaddr_in6 align;
+    } name;
+    memset(&name, 0, sizeof name);
+    struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(1234)};
+    memcpy(name.b, &s6, sizeof s6);
+    memset(name.b + 20, 0xee, sizeof name.b - 20); /* beyond namelen */
+    struct mcrx_rx rx;
+    mcrx_plat_parse_rx(name.b, 20, NULL, 0, 0, &rx);
+    cr_expect_eq(rx.src.family, MCRX_AF_UNSPEC, "a 20-byte name gave a source");
+    cr_expect_eq(rx.src_port, 0);
+    mcrx_plat_parse_rx(name.b, sizeof s6, NULL, 0, 0, &rx);
+    cr_expect_eq(rx.src.family, MCRX_AF_INET6, "a whole name is still read");
+    cr_expect_eq(rx.src_port, 1234);
+}
+
+/* Found by fuzz/fuzz_cmsg.c (fuzz/regress/cmsg/): an SCM_TIMESTAMPNS with a
+ * huge tv_sec overflowed the nanosecond product (undefined behaviour); a
+ * time no kernel gives is now ignored. */
+Test(cmsg, impossible_timestamp_is_ignored)
+{
+    union area a;
+    memset(&a, 0, sizeof a);
+    struct timespec ts = {.tv_sec = (time_t)1 << 48, .tv_nsec = 5};
+    size_t used = put(&a, 0, SOL_SOCKET, SCM_TIMESTAMPNS, &ts, sizeof ts, CMSG_LEN(sizeof ts));
+    struct sockaddr_in s = src4();
+    struct mcrx_rx rx;
+    mcrx_plat_parse_rx(&s, sizeof s, a.b, used, 0, &rx);
+    cr_expect_not(rx.flags & MCRX_RX_HAS_TS, "an impossible time was taken");
+    ts.tv_sec = 1700000000;
+    used = put(&a, 0, SOL_SOCKET, SCM_TIMESTAMPNS, &ts, sizeof ts, CMSG_LEN(sizeof ts));
+    mcrx_plat_parse_rx(&s, sizeof s, a.b, used, 0, &rx);
+    cr_expect(rx.flags & MCRX_RX_HAS_TS);
+    cr_expect_eq(rx.ts_ns, 1700000000LL * 1000000000LL + 5);
+}
+
+/* Found by fuzz/fuzz_cmsg.c (fuzz/regress/cmsg/): a cmsg_len of SIZE_MAX
+ * aligned up to a step of 0 and the parser looped forever. The test's
+ * timeout catches the hang. */
+Test(cmsg, cmsg_len_near_size_max_ends_the_walk, .timeout = 10)
+{
+    union area a;
+    memset(&a, 0, sizeof a);
+    put(&a, 0, SOL_SOCKET, SO_RXQ_OVFL, NULL, 0, SIZE_MAX);
+    uint32_t ovfl = 3;
+    size_t used = put(&a, 16, SOL_SOCKET, SO_RXQ_OVFL, &ovfl, sizeof ovfl,
+                      CMSG_LEN(sizeof ovfl));
+    struct sockaddr_in s = src4();
+    struct mcrx_rx rx;
+    mcrx_plat_parse_rx(&s, sizeof s, a.b, used, 0, &rx);
+    cr_expect_eq(rx.drops, 0u, "nothing after a malformed message is trusted");
+    put(&a, 0, SOL_SOCKET, SO_RXQ_OVFL, NULL, 0, SIZE_MAX - 3);
+    mcrx_plat_parse_rx(&s, sizeof s, a.b, used, 0, &rx);
+    cr_expect_eq(rx.drops, 0u);
 }

@@ -6,6 +6,7 @@
 #include "platform/posix/cmsg.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
 #include <net/if_dl.h>
@@ -48,6 +49,11 @@ static void parse_one(const struct cmsghdr *c, const uint8_t *d, size_t len,
         if (len < sizeof tv)
             return;
         memcpy(&tv, d, sizeof tv);
+        /* Only a time the kernel can give (the Linux parser's overflow,
+         * found by fuzz/fuzz_cmsg.c). */
+        if (tv.tv_sec < 0 || tv.tv_sec >= INT64_MAX / 1000000000 ||
+            tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+            return;
         rx->ts_ns = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
         rx->flags |= MCRX_RX_HAS_TS;
     }

@@ -3,6 +3,7 @@
  * and MSG_CTRUNC rules are the POSIX walk's (src/platform/posix/cmsg.h).
  * SPDX-License-Identifier: BSD-2-Clause */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,11 @@ static void parse_one(const struct cmsghdr *c, const uint8_t *d, size_t len,
         if (len < sizeof ts)
             return;
         memcpy(&ts, d, sizeof ts);
+        /* Only a time the kernel can give (found by fuzz/fuzz_cmsg.c: a
+         * hostile tv_sec overflowed the nanosecond product). */
+        if (ts.tv_sec < 0 || ts.tv_sec >= INT64_MAX / 1000000000 ||
+            ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+            return;
         rx->ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
         rx->flags |= MCRX_RX_HAS_TS;
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {

@@ -56,6 +56,19 @@ static inline void mcrx_posix_ip_pktinfo(const uint8_t *d, size_t len, struct mc
 }
 #endif
 
+/* The name holds a whole address of the family it names. Checked per
+ * family (found by fuzz/fuzz_cmsg.c): a name of 16 to 27 bytes saying
+ * AF_INET6 used to be read as a 28-byte sockaddr_in6, past its end. */
+static inline bool mcrx_posix_name_whole(const void *name, uint32_t namelen)
+{
+    sa_family_t family;
+    if (!name || namelen < sizeof family)
+        return false;
+    memcpy(&family, name, sizeof family);
+    return (family == AF_INET && namelen >= sizeof(struct sockaddr_in)) ||
+           (family == AF_INET6 && namelen >= sizeof(struct sockaddr_in6));
+}
+
 /* What mcrx_plat_parse_rx() does on every POSIX system: source name,
  * MSG_TRUNC, a bounds-checked walk that hands each message to one_msg,
  * and MSG_CTRUNC = destination and interface unknown. rx->flags start as
@@ -70,7 +83,7 @@ static inline void mcrx_posix_parse_rx(const void *name, uint32_t namelen, const
     rx->ifindex = 0;
     rx->src_port = 0;
     rx->dst.family = MCRX_AF_UNSPEC; /* the rest is set with the family */
-    if (namelen < sizeof(struct sockaddr_in) ||
+    if (!mcrx_posix_name_whole(name, namelen) ||
         !mcrx_posix_from_sockaddr(name, &rx->src, &rx->src_port))
         memset(&rx->src, 0, sizeof rx->src);
 
@@ -85,6 +98,10 @@ static inline void mcrx_posix_parse_rx(const void *name, uint32_t namelen, const
         size_t avail = controllen - off;
         if (c.cmsg_len <= avail) /* else cut short: its data is not there */
             one_msg(&c, base + off + hdr, c.cmsg_len - hdr, rx);
+        /* Compared before aligning (found by fuzz/fuzz_cmsg.c): a cmsg_len
+         * near SIZE_MAX aligned up to 0, and the walk never ended. */
+        if (c.cmsg_len > avail)
+            break;
         size_t step = CMSG_SPACE(c.cmsg_len - hdr); /* CMSG_ALIGN(cmsg_len) */
         if (step > avail)
             break;

@@ -1,0 +1,92 @@
+/*
+ * libFuzzer target: the demo tools' command-line parsing (tools/common.c:
+ * tool_parse_cli, tool_parse_u64, tool_parse_positive_double,
+ * tool_parse_port; tools/recv_main.c: parse_recv_args, which ends in
+ * mcrx_config_parse).
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * The tools answer a bad command line with exit(2) (and --help with
+ * exit(0)); that is their documented behaviour and stays as it is. Here
+ * both sources are compiled into this file with `exit` renamed to
+ * fuzz_exit(), which longjmps back to the harness: the parsers run
+ * unchanged, and an exit is just the end of one input. Nothing they run
+ * before exiting holds memory (checked by LeakSanitizer at the end).
+ *
+ * Input: argv entries separated by NUL bytes (at most 16), after
+ * argv[0] = "mcrx_recv". The first byte picks the mode: even = the whole
+ * receiver command line, odd = one number parser on the rest.
+ */
+#include <setjmp.h>
+#include <stdint.h>
+
+__attribute__((noreturn)) void fuzz_exit(int status);
+#define exit fuzz_exit
+#include "../tools/common.c"
+#include "../tools/recv_main.c"
+#undef exit
+
+static jmp_buf g_back;
+static int g_status;
+
+void fuzz_exit(int status)
+{
+    g_status = status;
+    longjmp(g_back, 1);
+}
+
+#define MAX_ARGS 16
+
+static void run_numbers(const char *text, unsigned which)
+{
+    switch (which % 3) {
+    case 0: (void)tool_parse_u64("n", text, 1, UINT64_MAX); break;
+    case 1: (void)tool_parse_positive_double("t", text); break;
+    default: (void)tool_parse_port(text); break;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 4096)
+        return 0;
+    unsigned mode = data[0];
+    /* One NUL-terminated copy of everything after the mode byte; argv
+     * points into it. */
+    char *buf = malloc(size);
+    if (!buf)
+        return 0;
+    memcpy(buf, data + 1, size - 1);
+    buf[size - 1] = '\0';
+
+    char *argv[MAX_ARGS + 2];
+    int argc = 0;
+    argv[argc++] = "mcrx_recv";
+    for (char *p = buf; p < buf + size - 1 && argc <= MAX_ARGS; p += strlen(p) + 1)
+        argv[argc++] = p;
+    if (size == 1)
+        argv[argc++] = buf; /* one empty argument */
+    argv[argc] = NULL;
+
+    static char usage[4096];
+    if (!usage[0]) { /* the text mcrx_recv prints: --help output */
+        snprintf(usage, sizeof usage, recv_usage_fmt, "mcrx_recv", "",
+                 "mcrx_recv", "mcrx_recv", "mcrx_recv");
+        tool_cli_init("mcrx_recv", usage);
+    }
+
+    g_status = -1;
+    if (setjmp(g_back) == 0) {
+        if (mode & 1) {
+            run_numbers(argv[1], mode >> 1);
+        } else {
+            struct recv_args a;
+            parse_recv_args(argc, argv, &a);
+            if (mcrx_config_validate(&a.cfg) != MCRX_OK)
+                abort(); /* accepted arguments must make a valid config */
+        }
+    } else if (g_status != TOOL_EXIT_USAGE && g_status != TOOL_EXIT_OK) {
+        abort(); /* parsing may only end in usage (2) or --help (0) */
+    }
+    free(buf);
+    return 0;
+}
