@@ -48,7 +48,8 @@ enum {
     MT_PORT_BASE_METRICS = 45000,
     MT_PORT_BASE_EVENTLOOP = 46000,
     MT_PORT_BASE_CMSG = 47000,
-    MT_PORT_BASE_MANY_SUBS = 48000 /* 300 ports */
+    MT_PORT_BASE_MANY_SUBS = 48000, /* 300 ports */
+    MT_PORT_BASE_FAULTS = 49000
 };
 
 /* Test-bed addresses (exported by scripts/mcrx-netns; these are fallbacks
