@@ -49,7 +49,8 @@ enum {
     MT_PORT_BASE_EVENTLOOP = 46000,
     MT_PORT_BASE_CMSG = 47000,
     MT_PORT_BASE_MANY_SUBS = 48000, /* 300 ports */
-    MT_PORT_BASE_FAULTS = 49000
+    MT_PORT_BASE_FAULTS = 49000,
+    MT_PORT_BASE_OVERLOAD = 49500 /* inside the faults range */
 };
 
 /* Test-bed addresses (exported by scripts/mcrx-netns; these are fallbacks
