@@ -233,5 +233,7 @@ int bench_set_rcvbuf(int fd, uint64_t bytes);
 uint32_t bench_sock_drops(int fd);
 uint32_t bench_sock_rmem(int fd);
 void bench_die(const char *what) __attribute__((noreturn));
+/* soak.c: the whole `mcrx_bench soak` mode (argv[0] = "soak"). */
+int bench_soak_main(int argc, char **argv);
 
 #endif

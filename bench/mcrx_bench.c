@@ -711,6 +711,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: mcrx_bench MODE --backend NAME [options]\n"
         "  MODE: drain | sustained | scale | fairness | latency\n"
+        "        (and soak: mcrx_bench soak --help)\n"
         "  NAME: raw-recvmmsg | naive | libuv | recvmmsg | iouring | default\n"
         "        (default: the library's default backend, or $MCRX_BACKEND)\n"
         "  --count N        datagrams queued (drain, scale; fairness: flood)"
@@ -1483,6 +1484,10 @@ int main(int argc, char **argv)
 {
     static struct bench bench;
     struct bench *b = &bench;
+    if (argc > 1 && !strcmp(argv[1], "soak")) { /* bench/soak.c */
+        require_private_netns();
+        return bench_soak_main(argc - 1, argv + 1);
+    }
     parse_args(&b->o, argc, argv);
     require_private_netns();
     signal(SIGPIPE, SIG_IGN);

