@@ -91,7 +91,8 @@ static int run_dir(const char *dir, unsigned *count)
         snprintf(names[n++], l, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp);
+    if (n)
+        qsort(names, n, sizeof *names, cmp);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (!bad && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {

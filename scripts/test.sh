@@ -19,6 +19,10 @@ PASS=0
 FAIL=0
 SKIP=0
 SUITES=${MCRX_TEST_SUITES:-"default windows winterop nouring asan macos"}
+# --valgrind: instead, the suite once under valgrind memcheck (recvmmsg
+# backend; docs/reliability.md). Any memcheck error or definite leak fails
+# the program (exit 42).
+[ "${1:-}" = "--valgrind" ] && SUITES=valgrind
 TEST_ARGS=
 
 run() { # name builddir meson-options...
@@ -111,6 +115,15 @@ for s in $SUITES; do
         echo "$out"
         set -- $(echo "$out" | tail -n 1 | tr -d ',')
         PASS=$((PASS + $1)); FAIL=$((FAIL + $3)); SKIP=$((SKIP + $5)) ;;
+    # Criterion re-executes itself for each test, so children are traced;
+    # the helper commands tests run (ip, sh, python3) are not ours.
+    valgrind) export MCRX_NETNS_WRAPPER="valgrind -q --error-exitcode=42 \
+--leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+--trace-children=yes --trace-children-skip=*/ip,*/sh,*/python3*,*/dash \
+--suppressions=$PWD/scripts/valgrind.supp"
+          TEST_ARGS="--no-suite iouring --no-suite bench-smoke --timeout-multiplier 20"
+          run valgrind build-test-valgrind -Dbench=false
+          TEST_ARGS= ; unset MCRX_NETNS_WRAPPER ;;
     # The sanitized build also checks the io_uring CQ bound on every
     # submission (MCRX_IOURING_DEBUG aborts when it is broken). bench is
     # built for the churn soak (30 s under ASan, suite soak); the bench
