@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/.."
 TOTAL=${1:-60}
-TARGETS=${MCRX_FUZZ_TARGETS:-"config cmsg tools"}
+TARGETS=${MCRX_FUZZ_TARGETS:-"config cmsg tools send"}
 BUILD=${MCRX_FUZZ_BUILD:-build-fuzz}
 
 if [ ! -f "$BUILD/build.ninja" ]; then

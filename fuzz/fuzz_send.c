@@ -1,0 +1,90 @@
+/*
+ * libFuzzer target: mcrx_send's own command-line pieces (tools/mcrx_send.c):
+ * its address parser parse_addr() (address, "%zone" by index or name), the
+ * interface resolution resolve_interface(), and the option walk with its
+ * options (tool_parse_cli + send_opt).
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * As in fuzz_tools.c, the sources are compiled into this file with `exit`
+ * renamed to a longjmp back to the harness (and `main` renamed, unused):
+ * the tool's behaviour (exit 2 on a bad command line) is unchanged.
+ *
+ * Input: byte 0 picks the mode (% 4: parse_addr, resolve_interface for
+ * IPv4, for IPv6, the option walk); the rest is the text, or for the walk
+ * NUL-separated argv entries.
+ */
+#include <setjmp.h>
+#include <stdint.h>
+
+__attribute__((noreturn)) void fuzz_exit(int status);
+#define exit fuzz_exit
+#define main mcrx_send_main
+#include "../tools/common.c"
+#include "../tools/mcrx_send.c"
+#undef main
+#undef exit
+
+static jmp_buf g_back;
+static int g_status;
+
+void fuzz_exit(int status)
+{
+    g_status = status;
+    longjmp(g_back, 1);
+}
+
+#define MAX_ARGS 16
+
+static void walk(char *buf, size_t len)
+{
+    char *argv[MAX_ARGS + 2];
+    int argc = 0;
+    argv[argc++] = "mcrx_send";
+    for (char *p = buf; p < buf + len && argc <= MAX_ARGS; p += strlen(p) + 1)
+        argv[argc++] = p;
+    argv[argc] = NULL;
+    struct send_args a;
+    memset(&a, 0, sizeof a);
+    const char *pos[5] = {0};
+    int npos = tool_parse_cli(argc, argv, send_opts,
+                              sizeof send_opts / sizeof send_opts[0], send_opt,
+                              &a, pos, 5);
+    if (npos > 5)
+        abort();
+    if (npos >= 2)
+        (void)tool_parse_port(pos[1]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 4096)
+        return 0;
+    unsigned mode = data[0] % 4;
+    char *buf = malloc(size);
+    if (!buf)
+        return 0;
+    memcpy(buf, data + 1, size - 1);
+    buf[size - 1] = '\0';
+    tool_cli_init("mcrx_send", send_usage);
+
+    g_status = -1;
+    if (setjmp(g_back) == 0) {
+        struct addr ad;
+        struct out_if oif;
+        switch (mode) {
+        case 0:
+            if (parse_addr(buf, &ad) && ad.family != AF_INET && ad.family != AF_INET6)
+                abort();
+            if (parse_addr(buf, &ad) && ad.family == AF_INET && ad.zone)
+                abort(); /* IPv4 has no zone */
+            break;
+        case 1: resolve_interface(buf, AF_INET, &oif); break;
+        case 2: resolve_interface(buf, AF_INET6, &oif); break;
+        default: walk(buf, size - 1); break;
+        }
+    } else if (g_status != TOOL_EXIT_USAGE && g_status != TOOL_EXIT_OK) {
+        abort();
+    }
+    free(buf);
+    return 0;
+}
