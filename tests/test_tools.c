@@ -863,6 +863,7 @@ Test(tools, send_interface_address_is_the_source)
     cr_expect_eq(c.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
                  OUT(&c), ERR(&c));
     cr_expect_eq(count_lines(OUT(&c), "[recv] "), 2u, "%s", OUT(&c));
+    proc_free(&c);
 
     char *nargv[] = { (char *)SEND, (char *)mt_group_asm6(FILE_NO, 31), port, "x",
                       "0", "::", NULL };
