@@ -46,6 +46,11 @@ for line in open(sys.argv[1]):
     t = json.loads(line)
     passed = t["result"] in ("OK", "EXPECTEDFAIL")
     out = (t.get("stdout") or "") + (t.get("stderr") or "")
+    # --valgrind: Criterion ignores a worker's exit status once its test
+    # reported, so memcheck's reports ("==PID== ...") are found in the output.
+    if re.search(r"^==\d+== \S", out, re.M):
+        print(f"    valgrind reports in {t['name']} (see its log)", file=sys.stderr)
+        bad += 1
     skips = re.findall(r"\[SKIP\] (\S+): (.*)", out)
     for name, why in skips:
         print(f"    skipped {name}: {why}", file=sys.stderr)
