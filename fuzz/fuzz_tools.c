@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: the demo tools' command-line parsing (tools/common.c:
  * tool_parse_cli, tool_parse_u64, tool_parse_positive_double,
- * tool_parse_port; tools/recv_main.c: parse_recv_args, which ends in
- * mcrx_config_parse).
+ * tool_parse_port; tools/recv_main.c: tool_recv_parse, which ends in
+ * mcrx_config_parse, with and without a receiver's extra options).
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * The tools answer a bad command line with exit(2) (and --help with
@@ -36,6 +36,22 @@ void fuzz_exit(int status)
 
 #define MAX_ARGS 16
 
+static void extra_opt(void *ud, int id, const char *name, const char *value)
+{
+    (void)ud;
+    (void)name;
+    if (id == TOOL_RECV_OPT_EXTRA && value)
+        (void)tool_parse_u64("--extra", value, 1, 1000);
+}
+
+static const struct tool_opt extra_opts[] = {
+    {"extra", true, TOOL_RECV_OPT_EXTRA},
+    {"flag", false, TOOL_RECV_OPT_EXTRA + 1},
+};
+static const struct tool_recv_extra extra = {
+    extra_opts, sizeof extra_opts / sizeof extra_opts[0], extra_opt, NULL,
+    "  --extra N          (fuzz) an extra option with a value\n"};
+
 static void run_numbers(const char *text, unsigned which)
 {
     switch (which % 3) {
@@ -67,20 +83,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[argc++] = buf; /* one empty argument */
     argv[argc] = NULL;
 
-    static char usage[4096];
-    if (!usage[0]) { /* the text mcrx_recv prints: --help output */
-        snprintf(usage, sizeof usage, recv_usage_fmt, "mcrx_recv", "",
-                 "mcrx_recv", "mcrx_recv", "mcrx_recv");
-        tool_cli_init("mcrx_recv", usage);
-    }
-
     g_status = -1;
     if (setjmp(g_back) == 0) {
         if (mode & 1) {
             run_numbers(argv[1], mode >> 1);
         } else {
-            struct recv_args a;
-            parse_recv_args(argc, argv, &a);
+            /* Bit 1: with an extra option, as mcrx_recv_async adds its own. */
+            struct tool_recv_args a;
+            tool_recv_parse(argc, argv, "mcrx_recv", mode & 4,
+                            (mode & 2) ? &extra : NULL, &a);
             if (mcrx_config_validate(&a.cfg) != MCRX_OK)
                 abort(); /* accepted arguments must make a valid config */
         }
