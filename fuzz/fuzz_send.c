@@ -13,36 +13,22 @@
  * IPv4, for IPv6, the option walk); the rest is the text, or for the walk
  * NUL-separated argv entries.
  */
-#include <setjmp.h>
 #include <stdint.h>
 
-__attribute__((noreturn)) void fuzz_exit(int status);
-#define exit fuzz_exit
+#include "tool_exit.h"
 #define main mcrx_send_main
 #include "../tools/common.c"
 #include "../tools/mcrx_send.c"
 #undef main
 #undef exit
 
-static jmp_buf g_back;
-static int g_status;
-
-void fuzz_exit(int status)
-{
-    g_status = status;
-    longjmp(g_back, 1);
-}
-
 #define MAX_ARGS 16
 
-static void walk(char *buf, size_t len)
+/* Not inlined: its locals live past no setjmp of the caller. */
+__attribute__((noinline)) static void walk(char *buf, size_t len)
 {
     char *argv[MAX_ARGS + 2];
-    int argc = 0;
-    argv[argc++] = "mcrx_send";
-    for (char *p = buf; p < buf + len && argc <= MAX_ARGS; p += strlen(p) + 1)
-        argv[argc++] = p;
-    argv[argc] = NULL;
+    int argc = fuzz_split_args(buf, len, "mcrx_send", argv, MAX_ARGS);
     struct send_args a;
     memset(&a, 0, sizeof a);
     const char *pos[5] = {0};
@@ -67,8 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size - 1] = '\0';
     tool_cli_init("mcrx_send", send_usage);
 
-    g_status = -1;
-    if (setjmp(g_back) == 0) {
+    if (setjmp(fuzz_back) == 0) {
         struct addr ad;
         struct out_if oif;
         switch (mode) {
@@ -82,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: resolve_interface(buf, AF_INET6, &oif); break;
         default: walk(buf, size - 1); break;
         }
-    } else if (g_status != TOOL_EXIT_USAGE && g_status != TOOL_EXIT_OK) {
-        abort();
+    } else {
+        fuzz_check_exit();
     }
     free(buf);
     return 0;

@@ -16,23 +16,12 @@
  * argv[0] = "mcrx_recv". The first byte picks the mode: even = the whole
  * receiver command line, odd = one number parser on the rest.
  */
-#include <setjmp.h>
 #include <stdint.h>
 
-__attribute__((noreturn)) void fuzz_exit(int status);
-#define exit fuzz_exit
+#include "tool_exit.h"
 #include "../tools/common.c"
 #include "../tools/recv_main.c"
 #undef exit
-
-static jmp_buf g_back;
-static int g_status;
-
-void fuzz_exit(int status)
-{
-    g_status = status;
-    longjmp(g_back, 1);
-}
 
 #define MAX_ARGS 16
 
@@ -75,16 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size - 1] = '\0';
 
     char *argv[MAX_ARGS + 2];
-    int argc = 0;
-    argv[argc++] = "mcrx_recv";
-    for (char *p = buf; p < buf + size - 1 && argc <= MAX_ARGS; p += strlen(p) + 1)
-        argv[argc++] = p;
-    if (size == 1)
-        argv[argc++] = buf; /* one empty argument */
-    argv[argc] = NULL;
+    int argc = fuzz_split_args(buf, size - 1, "mcrx_recv", argv, MAX_ARGS);
+    if (size == 1) { /* one empty argument */
+        argv[argc++] = buf;
+        argv[argc] = NULL;
+    }
 
-    g_status = -1;
-    if (setjmp(g_back) == 0) {
+    if (setjmp(fuzz_back) == 0) {
         if (mode & 1) {
             run_numbers(argv[1], mode >> 1);
         } else {
@@ -95,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (mcrx_config_validate(&a.cfg) != MCRX_OK)
                 abort(); /* accepted arguments must make a valid config */
         }
-    } else if (g_status != TOOL_EXIT_USAGE && g_status != TOOL_EXIT_OK) {
-        abort(); /* parsing may only end in usage (2) or --help (0) */
+    } else {
+        fuzz_check_exit();
     }
     free(buf);
     return 0;
