@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: mcrx_send's own command-line pieces (tools/mcrx_send.c):
  * its address parser parse_addr() (address, "%zone" by index or name), the
- * interface resolution resolve_interface(), and the option walk with its
- * options (tool_parse_cli + send_opt).
+ * interface resolution resolve_interface(), and its option walk
+ * (send_parse_cli).
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * As in fuzz_tools.c, the sources are compiled into this file with `exit`
@@ -30,11 +30,8 @@ __attribute__((noinline)) static void walk(char *buf, size_t len)
     char *argv[MAX_ARGS + 2];
     int argc = fuzz_split_args(buf, len, "mcrx_send", argv, MAX_ARGS);
     struct send_args a;
-    memset(&a, 0, sizeof a);
     const char *pos[5] = {0};
-    int npos = tool_parse_cli(argc, argv, send_opts,
-                              sizeof send_opts / sizeof send_opts[0], send_opt,
-                              &a, pos, 5);
+    int npos = send_parse_cli(argc, argv, &a, pos);
     if (npos > 5)
         abort();
     if (npos >= 2)

@@ -302,17 +302,25 @@ static tool_sock setup_socket(const struct send_args *a, const struct addr *grp,
     return fd;
 }
 
+/* The options into *a, the positionals into pos[0..5); returns how many
+ * positionals there were (usage errors exit 2). Also fuzz/fuzz_send.c's. */
+static int send_parse_cli(int argc, char **argv, struct send_args *a,
+                          const char *pos[5])
+{
+    memset(a, 0, sizeof *a);
+    return tool_parse_cli(argc, argv, send_opts,
+                          sizeof send_opts / sizeof send_opts[0], send_opt, a,
+                          pos, 5);
+}
+
 int main(int argc, char **argv)
 {
     tool_cli_init("mcrx_send", send_usage);
     tool_net_init();
 
     struct send_args a;
-    memset(&a, 0, sizeof a);
     const char *pos[5] = {0};
-    int npos = tool_parse_cli(argc, argv, send_opts,
-                              sizeof send_opts / sizeof send_opts[0], send_opt,
-                              &a, pos, 5);
+    int npos = send_parse_cli(argc, argv, &a, pos);
     if (npos < 3)
         tool_usage_error("missing %s", npos == 0   ? "GROUP, PORT and MESSAGE"
                                         : npos == 1 ? "PORT and MESSAGE"
