@@ -131,7 +131,7 @@ static void until_flowing(mcrx_ctx *ctx, uint64_t id, const mt_sender *s,
         mt_send(s, group, port, "warm", 4);
         int64_t end = mt_now_ms() + 100;
         while (mt_now_ms() < end) {
-            mt_pkt k;
+            mt_pkt k = {0};
             int rc = mt_recv(ctx, &k, false, 20);
             cr_assert_geq(rc, 0, "receive: %s", mcrx_status_name(rc));
             if (rc == 1) {
@@ -246,7 +246,7 @@ Test(faults, join_interface_deleted_while_joined_and_receiving)
     cr_expect_eq(mcrx_ctx_count(ctx), n);
 
     mt_send(&sb, gb, PORT(1) + 1, "last", 4);
-    mt_pkt k;
+    mt_pkt k = {0};
     cr_expect_eq(mt_recv(ctx, &k, false, 2000), 1);
     if (k.data)
         mt_pkt_free(&k);
@@ -387,7 +387,7 @@ static void works(mcrx_ctx *ctx, unsigned test)
     uint64_t id = mt_add_join(ctx, &c);
     mt_sender s = mt_sender_v4("127.0.0.1", "lo");
     mt_send(&s, g, PORT(test), "x", 1);
-    mt_pkt k;
+    mt_pkt k = {0};
     cr_expect_eq(mt_recv(ctx, &k, false, 2000), 1, "nothing received");
     if (k.data)
         mt_pkt_free(&k);
@@ -592,7 +592,7 @@ Test(faults, every_allocation_of_add_and_join_fails_in_turn)
             cr_expect_not(mt_igmp_has("lo", g), "a failed join kept the membership");
         }
         mt_send(&s, g, PORT(11), "j", 1);
-        mt_pkt k;
+        mt_pkt k = {0};
         cr_expect_eq(mt_recv(ctx, &k, false, 2000), 1, "joined sub receives");
         if (k.data)
             mt_pkt_free(&k);
@@ -620,7 +620,7 @@ Test(faults, every_allocation_of_take_fails_in_turn)
     for (n = 1; n < 1000; n++) {
         uint64_t id = mt_add_join(ctx, &c);
         mt_send_seq(&s, g, PORT(12), "t", 0, 10);
-        mt_pkt k;
+        mt_pkt k = {0};
         cr_assert_eq(mt_recv(ctx, &k, false, 2000), 1);
         mt_pkt_free(&k);
         mcrx_sub *sub = NULL;
