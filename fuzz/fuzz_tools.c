@@ -21,6 +21,7 @@
 #include "tool_exit.h"
 #include "../tools/common.c"
 #include "../tools/recv_main.c"
+#include "../tools/metrics_out.c"
 #undef exit
 
 #define MAX_ARGS 16
@@ -64,10 +65,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size - 1] = '\0';
 
     char *argv[MAX_ARGS + 2];
-    int argc = fuzz_split_args(buf, size - 1, "mcrx_recv", argv, MAX_ARGS);
+    /* volatile: read after the setjmp below (gcc's -Wclobbered) */
+    volatile int argc = fuzz_split_args(buf, size - 1, "mcrx_recv", argv, MAX_ARGS);
     if (size == 1) { /* one empty argument */
-        argv[argc++] = buf;
-        argv[argc] = NULL;
+        argv[argc] = buf;
+        argv[++argc] = NULL;
     }
 
     if (setjmp(fuzz_back) == 0) {
