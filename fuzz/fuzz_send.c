@@ -18,6 +18,7 @@
 #include "tool_exit.h"
 #define main mcrx_send_main
 #include "../tools/common.c"
+#include "../tools/compat.c"
 #include "../tools/mcrx_send.c"
 #undef main
 #undef exit

@@ -20,6 +20,7 @@
 
 #include "tool_exit.h"
 #include "../tools/common.c"
+#include "../tools/compat.c"
 #include "../tools/recv_main.c"
 #include "../tools/metrics_out.c"
 #undef exit
