@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the Linux control-message parser mcrx_plat_parse_rx()
- * (src/platform/linux/cmsg.c), i.e. what recvmmsg/io_uring hand back with
+ * (src/platform/linux/cmsg.c on the POSIX walk of src/platform/posix/cmsg.h), i.e. what recvmmsg/io_uring hand back with
  * each datagram, taken as hostile: any name length and bytes, any control
  * area with any cmsg_len values, MSG_TRUNC / MSG_CTRUNC in any
  * combination. Internal: links the static library.
