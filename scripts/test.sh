@@ -6,7 +6,8 @@
 #      (with the io_uring CQ-bound checks),
 #   4. windows: the mingw-w64 cross build, its tests under Wine (iocp and
 #      wsapoll backends), and winterop: the Linux <-> Windows interop matrix,
-#   5. macos: the zig cross builds for x86_64 and arm64 macOS (built and
+#   5. fuzz: every libFuzzer target for a share of 60 s (scripts/fuzz.sh),
+#   6. macos: the zig cross builds for x86_64 and arm64 macOS (built and
 #      checked, never run: no macOS here).
 # Every test program runs inside a private network namespace
 # (scripts/mcrx-netns); nothing joins or sends on the machine's own network.
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 PASS=0
 FAIL=0
 SKIP=0
-SUITES=${MCRX_TEST_SUITES:-"default windows winterop nouring asan macos"}
+SUITES=${MCRX_TEST_SUITES:-"default windows winterop nouring asan fuzz macos"}
 # --valgrind: instead, the suite once under valgrind memcheck (recvmmsg
 # backend; docs/reliability.md). Any memcheck error or definite leak fails
 # the program (exit 42).
@@ -114,6 +115,12 @@ for s in $SUITES; do
             echo "=== winterop: the default and windows builds are missing"
             FAIL=$((FAIL + 1))
         fi ;;
+    fuzz) # each libFuzzer target for a share of 60 s under ASan+UBSan
+        echo "=== fuzz: scripts/fuzz.sh 60"
+        out=$(sh scripts/fuzz.sh 60 2>&1)
+        echo "$out"
+        set -- $(echo "$out" | tail -n 1 | tr -d ',')
+        PASS=$((PASS + ${1:-0})); FAIL=$((FAIL + ${3:-1})) ;;
     macos) # cross builds for macOS (zig 0.11): built and checked, never run
         echo "=== macos: scripts/build-macos.sh"
         out=$(sh scripts/build-macos.sh 2>&1)
