@@ -155,7 +155,8 @@ struct bench {
     uint64_t idle_rx_mark;
     int64_t idle_limit_ns;      /* stop after this long with no progress */
     pid_t child;                /* sender child, 0 if none */
-    bool child_done;
+    bool child_done;            /* reaped */
+    bool sender_finished;       /* the child said it sent everything */
     int stop_fd;                /* write end: tells the child to stop */
 };
 

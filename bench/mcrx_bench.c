@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -349,6 +350,17 @@ struct child_report {
     int64_t elapsed_ns;
 };
 
+/* Set by the sender child once it has sent everything: a shared page, so
+ * the receiver's idle check costs no syscall (a waitpid per wake-up would
+ * add one to every receiver's wake-up path, the thing the latency mode
+ * measures). */
+static uint32_t *sender_finished_flag;
+
+static void child_say_finished(void)
+{
+    __atomic_store_n(sender_finished_flag, 1, __ATOMIC_RELEASE);
+}
+
 /* Paced sender: rate datagrams/s for secs, round-robin over active subs.
  * Latency mode: one datagram per sendmmsg (send_batch 1), each stamped with
  * CLOCK_MONOTONIC just before its call. */
@@ -363,6 +375,28 @@ static void child_paced(struct bench *b, const uint32_t *active, uint32_t na,
     int64_t t0 = bench_now_ns();
     int64_t end = t0 + (int64_t)(b->o.seconds * 1e9);
     double per_ns = (double)b->o.rate / 1e9;
+    if (b->o.mode == MODE_LATENCY) {
+        /* An even flow, as a feed at a fixed rate is: no timer slack, and
+         * the last stretch before each due time is spun, not slept, so
+         * the datagrams leave 1/rate apart instead of in bursts. */
+        prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+        for (uint64_t i = 0;; i++) {
+            int64_t due = t0 + (int64_t)((double)i / per_ns);
+            if (due >= end)
+                break;
+            int64_t now = bench_now_ns();
+            if (due - now > 100000) {
+                struct timespec ts = {0, due - now - 50000};
+                nanosleep(&ts, NULL);
+            }
+            while (bench_now_ns() < due)
+                ;
+            pick[0] = active[rr];
+            rr = rr + 1 == na ? 0 : rr + 1;
+            sender_send(&s, pick, 1, 2, 0);
+        }
+        goto done;
+    }
     for (;;) {
         int64_t now = bench_now_ns();
         if (now >= end)
@@ -386,9 +420,11 @@ static void child_paced(struct bench *b, const uint32_t *active, uint32_t na,
             pick[k] = active[rr];
             rr = rr + 1 == na ? 0 : rr + 1;
         }
-        sender_send(&s, pick, n, b->o.mode == MODE_LATENCY ? 2 : 0, 0);
+        sender_send(&s, pick, n, 0, 0);
     }
+done:;
     struct child_report rep = {s.sent, bench_now_ns() - t0};
+    child_say_finished();
     if (write(result_fd, &rep, sizeof rep) != sizeof rep)
         _exit(3);
     sender_close(&s);
@@ -430,6 +466,7 @@ static void child_quiet(struct bench *b, int stop_rd, int result_fd)
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     }
     struct child_report rep = {s.sent, bench_now_ns() - t0};
+    child_say_finished();
     if (write(result_fd, &rep, sizeof rep) != sizeof rep)
         _exit(3);
     sender_close(&s);
@@ -457,6 +494,13 @@ static void spawn_sender(struct bench *b, struct child *c, int kind)
                                  PROT_READ | PROT_WRITE,
                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (b->fair.queued_ns == MAP_FAILED)
+            bench_die("mmap");
+    }
+    if (!sender_finished_flag) {
+        sender_finished_flag = mmap(NULL, sizeof *sender_finished_flag,
+                                    PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (sender_finished_flag == MAP_FAILED)
             bench_die("mmap");
     }
     int go[2], stop[2], res[2];
@@ -497,6 +541,8 @@ static void spawn_sender(struct bench *b, struct child *c, int kind)
 
 static void child_go(struct bench *b, struct child *c)
 {
+    __atomic_store_n(sender_finished_flag, 0, __ATOMIC_RELAXED);
+    b->sender_finished = false;
     if (write(c->go_wr, "g", 1) != 1)
         bench_die("go pipe");
     b->child = c->pid;
@@ -547,10 +593,9 @@ int bench_idle(struct bench *b)
         b->idle_since_ns = now;
     }
     if (b->child) {
-        if (!b->child_done) {
-            int st;
-            if (waitpid(b->child, &st, WNOHANG) == b->child) {
-                b->child_done = true;
+        if (!b->sender_finished) {
+            if (__atomic_load_n(sender_finished_flag, __ATOMIC_ACQUIRE)) {
+                b->sender_finished = true;
                 b->idle_since_ns = now;
             }
             return 10;

@@ -21,7 +21,7 @@
 # interleaved loop. Medians are over the rounds (5, or --runs N; --quick: 3
 # rounds and smaller counts). Full suite: ~12 minutes on a 2-core VM.
 # --only LIST (comma list of drain, sustained, scale, fairness, allocs,
-# profile, latency) measures those modes only and keeps the other modes'
+# profile, latency, soak) measures those modes only and keeps the other modes'
 # data of the earlier sitting in results/data/ (the report says so).
 set -euo pipefail
 
@@ -114,7 +114,7 @@ else # measure some modes again, keep the others' data
         drain) rm -f "$DATA"/drain.txt "$DATA"/hyperfine-drain-* ;;
         sustained) rm -f "$DATA"/sustained.txt "$DATA"/efficiency.txt ;;
         profile) rm -f "$DATA"/profile-* "$DATA"/cmsg.txt ;;
-        latency|scale|fairness|allocs) rm -f "$DATA/$m.txt" ;;
+        latency|scale|fairness|allocs|soak) rm -f "$DATA/$m.txt" ;;
         *) echo "run.sh: --only: unknown mode $m" >&2; exit 2 ;;
         esac
     done
@@ -181,7 +181,7 @@ cfg_args() { # backend[:api][:nots][:cmsg=LIST] -> mcrx_bench arguments
             continue
         fi
         case "$tok" in
-        batch|single) printf '%s\n' --api "$tok" ;;
+        batch|single|uv) printf '%s\n' --api "$tok" ;;
         nots) printf '%s\n' --no-timestamps ;;
         cmsg=*) printf '%s\n' --raw-cmsg "${tok#cmsg=}" ;;
         co=*) printf '%s\n' --coalesce-us "${tok#co=}" ;;
@@ -289,7 +289,7 @@ done
 # lifetime, RSS flat after warm-up, descriptors back to the start.
 SOAK_SECS=${MCRX_SOAK_SECONDS:-300}
 [ "$QUICK" = 1 ] && SOAK_SECS=${MCRX_SOAK_SECONDS:-30}
-for be in "${LIB_BACKENDS[@]}"; do
+want soak && for be in "${LIB_BACKENDS[@]}"; do
     log "soak $be, ${SOAK_SECS} s"
     "$B" soak --backend "$be" --seconds "$SOAK_SECS" >>"$DATA/soak.txt" 2>>"$DATA/soak.err" || true
 done
@@ -334,7 +334,7 @@ fi
 LAT_RATES="10000 100000 150000 1000000"
 LAT_CFGS=("${CFGS[@]}")
 for be in "${LIB_BACKENDS[@]}"; do
-    LAT_CFGS+=("$be:batch:co=50")
+    LAT_CFGS+=("$be:uv" "$be:batch:co=50" "$be:batch:co=200")
 done
 want latency && for r in $(seq 1 "$RUNS"); do
     log "latency round $r/$RUNS"
@@ -429,7 +429,10 @@ NAMES = {'raw-recvmmsg': 'raw-recvmmsg (reference)',
          'recvmmsg:batch': 'mcrx recvmmsg, batch', 'recvmmsg:single': 'mcrx recvmmsg, single',
          'iouring:batch': 'mcrx io_uring, batch', 'iouring:single': 'mcrx io_uring, single',
          'recvmmsg:batch:co=50': 'mcrx recvmmsg, batch, coalesce_us 50',
-         'iouring:batch:co=50': 'mcrx io_uring, batch, coalesce_us 50'}
+         'iouring:batch:co=50': 'mcrx io_uring, batch, coalesce_us 50',
+         'recvmmsg:batch:co=200': 'mcrx recvmmsg, batch, coalesce_us 200',
+         'recvmmsg:uv': 'mcrx recvmmsg, libuv adapter', 'iouring:uv': 'mcrx io_uring, libuv adapter',
+         'iouring:batch:co=200': 'mcrx io_uring, batch, coalesce_us 200'}
 
 md = []
 w = md.append
@@ -656,7 +659,8 @@ if lat:
     LAT_ORDER = ORDER + [k for k in sorted({c for c, r in lat_rows}) if k not in ORDER]
     rates = sorted({r for c, r in lat_rows})
     w('## Latency: receive time minus send time, and the wake-up cost\n')
-    w("A sender on core 1 sends one 64-byte datagram per `sendmsg` at a fixed rate and stamps "
+    w("A sender on core 1 sends one 64-byte datagram per `sendmsg` at a fixed rate, evenly spaced "
+      "(it spins to each datagram's due time: no bursts, no timer slack), and stamps "
       "CLOCK_MONOTONIC into it just before the call; the receiver on core 0 blocks when idle "
       "(epoll / `mcrx_ctx_wait` / the libuv loop) and notes, per datagram, the time it got it "
       "minus the stamp (one `clock_gettime` per datagram: the same work for every receiver). "

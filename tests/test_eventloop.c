@@ -14,6 +14,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -149,6 +150,46 @@ Test(eventloop, fd_readable_while_library_holds_read_ahead)
     cr_expect_eq(loop_wait(&l, 500), 1, "fd not readable with 7 datagrams left");
     got += drain_once(ctx, NULL);
     cr_expect_eq(got, 10);
+    mt_sender_close(&s);
+    close(l.ep);
+    mcrx_ctx_free(ctx);
+}
+
+/* Readiness backends: a call that empties every ready sub makes the next
+ * call return 0 without asking the OS (the syscall a "read until EAGAIN"
+ * loop spends per wake-up). What arrives in between must not be stranded:
+ * the context fd is readable, and the call after that returns it. A
+ * completion backend (io_uring) never skips: its "short" read only means
+ * fewer completions so far, and its poll is a look at its ring. */
+Test(eventloop, call_after_all_dry_returns_0_but_strands_nothing)
+{
+    mcrx_ctx *ctx = mt_ctx_new(NULL);
+    bool skips = mcrx_ctx_backend(ctx) != MCRX_BACKEND_IOURING;
+    const char *g = mt_group_asm4(FILE_NO, 14);
+    mcrx_config c = mt_cfg_asm4(g, PORT(14), MT_V4_RX);
+    (void)mt_add_join(ctx, &c);
+    struct loop l = loop_open(ctx);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, g, PORT(14), "d", 0, 5);
+    usleep(50 * 1000);
+    cr_assert_eq(loop_wait(&l, 2000), 1);
+    mcrx_packet pkts[64];
+    cr_assert_eq(mcrx_ctx_recv_batch(ctx, pkts, 64), 5);
+    mt_send_seq(&s, g, PORT(14), "d", 5, 3); /* arrive before the next call */
+    usleep(50 * 1000);
+    if (skips) {
+        cr_expect_eq(mcrx_ctx_recv_batch(ctx, pkts, 64), 0,
+                     "the call after an all-dry call polled");
+        cr_expect_eq(loop_wait(&l, 500), 1, "fd not readable with 3 datagrams queued");
+    }
+    cr_expect_eq(mcrx_ctx_recv_batch(ctx, pkts, 64), 3);
+    /* mcrx_ctx_wait always asks the backend, all-dry or not */
+    mt_send_seq(&s, g, PORT(14), "d", 8, 2);
+    usleep(50 * 1000);
+    cr_expect_eq(mcrx_ctx_recv_batch(ctx, pkts, 64), skips ? 0 : 2);
+    mt_send_seq(&s, g, PORT(14), "d", 10, 1);
+    cr_expect_eq(mcrx_ctx_wait(ctx, 2000), 1);
+    cr_expect_eq(mcrx_ctx_recv_batch(ctx, pkts, 64), skips ? 3 : 1);
     mt_sender_close(&s);
     close(l.ep);
     mcrx_ctx_free(ctx);
@@ -290,6 +331,85 @@ Test(eventloop, coalescing_ctx_fd_bursts)
     mt_sender_close(&s);
     close(l.ep);
     mcrx_ctx_free(ctx);
+}
+
+/* Calls that a second thread makes on a context created with coalescing. */
+struct other_thread_calls {
+    mcrx_ctx *ctx;
+    uint64_t id;
+    int wait, recv, sub_recv, leave, remove, take;
+};
+
+static void *call_from_other_thread(void *arg)
+{
+    struct other_thread_calls *c = arg;
+    mcrx_packet p[8];
+    mcrx_sub *taken = NULL;
+    c->wait = mcrx_ctx_wait(c->ctx, 0);
+    c->recv = mcrx_ctx_recv_batch(c->ctx, p, 8);
+    c->sub_recv = mcrx_sub_try_recv(mcrx_ctx_get(c->ctx, c->id), p);
+    c->leave = mcrx_ctx_leave(c->ctx, c->id);
+    c->remove = mcrx_ctx_remove(c->ctx, c->id);
+    c->take = mcrx_ctx_take(c->ctx, c->id, &taken);
+    return NULL;
+}
+
+/* io_uring with coalesce_us runs DEFER_TASKRUN, which ties the ring to
+ * the creating thread: every call from another thread that would touch it
+ * fails with MCRX_E_WRONG_THREAD and changes nothing, and the creator
+ * still receives everything. Other backends are not bound: the second
+ * thread's receive calls just work (one thread at a time). */
+Test(eventloop, coalescing_io_uring_binds_to_creating_thread)
+{
+    mcrx_config c;
+    mcrx_ctx *ctx = ctx_latency_opts(50, 0, 23, &c);
+    uint64_t id = mt_add_join(ctx, &c);
+    bool bound = mcrx_ctx_backend(ctx) == MCRX_BACKEND_IOURING;
+    struct other_thread_calls calls = {.ctx = ctx, .id = bound ? id : 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, call_from_other_thread, &calls), 0);
+    pthread_join(t, NULL);
+    if (bound) {
+        int got[] = {calls.wait, calls.recv, calls.sub_recv, calls.leave,
+                     calls.remove, calls.take};
+        for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
+            cr_expect_eq(got[i], MCRX_E_WRONG_THREAD, "call %zu from another "
+                         "thread returned %d (%s)", i, got[i], mcrx_status_name(got[i]));
+        cr_expect_eq(mcrx_ctx_count(ctx), 1, "a refused call changed the context");
+        cr_expect_eq(mcrx_sub_get_state(mcrx_ctx_get(ctx, id)), MCRX_SUB_JOINED);
+    } else {
+        cr_expect_geq(calls.wait, 0, "wait from another thread: %d", calls.wait);
+        cr_expect_geq(calls.recv, 0, "recv from another thread: %d", calls.recv);
+    }
+    const char *g = mt_group_asm4(FILE_NO, 23);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, g, PORT(23), "w", 0, 50);
+    long n = mt_drain_count(ctx, 500);
+    cr_expect_eq(n, 50, "the creating thread got %ld of 50", n);
+    mt_sender_close(&s);
+    mcrx_ctx_free(ctx);
+}
+
+static void *free_ctx(void *ctx)
+{
+    mcrx_ctx_free(ctx);
+    return NULL;
+}
+
+/* Freeing a thread-bound context on another thread is documented as
+ * misuse, but it must neither hang (the cancels it cannot submit) nor
+ * crash: the ring's close cancels what is in flight. */
+Test(eventloop, coalescing_context_freed_off_thread_returns, .timeout = 20)
+{
+    mcrx_config c;
+    mcrx_ctx *ctx = ctx_latency_opts(50, 0, 24, &c);
+    (void)mt_add_join(ctx, &c);
+    mt_sender s = mt_sender_v4(MT_V4_TX, "v1");
+    mt_send_seq(&s, mt_group_asm4(FILE_NO, 24), PORT(24), "f", 0, 10);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, free_ctx, ctx), 0);
+    cr_expect_eq(pthread_join(t, NULL), 0);
+    mt_sender_close(&s);
 }
 
 /* Opt-in busy polling (busy_poll_us): SO_BUSY_POLL is set on the sockets,

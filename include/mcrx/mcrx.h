@@ -24,6 +24,11 @@
  * Threading
  * - A context, and every subscription it owns, is used by one thread at a
  *   time. Different contexts are independent and may be used concurrently.
+ * - Exception: an io_uring context created with coalesce_us > 0 is bound
+ *   to the thread that created it (the kernel's DEFER_TASKRUN needs a
+ *   single issuer). Join, leave, remove, take, receive and wait calls
+ *   from any other thread fail with MCRX_E_WRONG_THREAD and change
+ *   nothing; mcrx_ctx_free() must run on that thread too.
  * - A subscription extracted with mcrx_ctx_take() no longer belongs to any
  *   context: it may be moved to, and used from, another thread (one thread
  *   at a time).
@@ -134,6 +139,9 @@ typedef enum mcrx_status {
     MCRX_E_OWNED_BY_CONTEXT = -23,    /* needs an extracted subscription */
     MCRX_E_INTERRUPTED = -24,         /* a blocking wait was interrupted by
                                          a signal (EINTR): not a timeout */
+    MCRX_E_WRONG_THREAD = -25,        /* a thread-bound context (io_uring
+                                         with coalesce_us) called from a
+                                         thread other than its creator's */
 
     /* Operating system failures: errno holds the OS error. */
     MCRX_E_SOCKET_CREATE = -30,
@@ -272,7 +280,10 @@ typedef struct mcrx_ctx_options {
                                for at most coalesce_us of added latency (a
                                wake-up later than that returns at once, so
                                sparse traffic gets none). io_uring: a
-                               second wait for up to max_batch completions;
+                               DEFER_TASKRUN ring waiting for up to
+                               max_batch completions with the kernel's
+                               minimum wait; this binds the context to
+                               its creating thread (see Threading).
                                recvmmsg: a timerfd sleep. Waiting on
                                mcrx_ctx_fd() yourself is not affected.
                                docs/usage.md "Latency and wake-ups". */
@@ -432,7 +443,13 @@ MCRX_API int mcrx_ctx_try_recv_any_meta(mcrx_ctx *ctx, mcrx_packet *out,
  * next call (what the turn already read waits in the library, counted as
  * delivered only when handed out). At most options.max_batch packets per
  * call. Returns the count (0 = nothing ready) or a negative status (only
- * when nothing was delivered). meta may be NULL in the _meta variant. */
+ * when nothing was delivered). meta may be NULL in the _meta variant.
+ * 0 without a syscall (this and try_recv_any; readiness backends:
+ * recvmmsg, kqueue, wsapoll): the call right after one that emptied every
+ * ready subscription returns 0 at once instead of asking the OS again (the
+ * syscall a "read until EAGAIN" loop spends on every wake-up). Nothing is stranded: what arrived meanwhile keeps
+ * mcrx_ctx_fd() readable, makes mcrx_ctx_wait() (which always asks)
+ * return 1, and is returned by the call after. */
 MCRX_API int mcrx_ctx_recv_batch(mcrx_ctx *ctx, mcrx_packet *out, size_t max);
 MCRX_API int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out,
                              mcrx_metadata *meta, size_t max);

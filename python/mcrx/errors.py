@@ -30,7 +30,7 @@ from . import _mcrx
 __all__ = [
     "Error", "InvalidArgument", "InvalidConfig", "BadOption", "NotFound",
     "NotJoined", "AlreadyJoined", "OwnedByContext", "InvalidSocket", "OsError",
-    "FamilyMismatch", "Interrupted",
+    "FamilyMismatch", "Interrupted", "WrongThread",
     "ConcurrentUseError", "ClosedError", "error_for_status",
 ]
 
@@ -61,6 +61,11 @@ class Interrupted(Error, InterruptedError):
     """MCRX_E_INTERRUPTED: a signal interrupted a wait. Context.wait() itself
     retries after running the signal handlers (PEP 475), so this is seen
     only when a handler does not raise and the library reports it elsewhere."""
+
+
+class WrongThread(Error):
+    """MCRX_E_WRONG_THREAD: an io_uring Context created with coalesce_us is
+    bound to the thread that created it; this call came from another."""
 
 
 class BadOption(Error, ValueError):
@@ -127,6 +132,7 @@ _STATUSES = {
     -22: ("AlreadyJoined", None),
     -23: ("OwnedByContext", None),
     -24: ("Interrupted", None),
+    -25: ("WrongThread", None),  # io_uring + coalesce_us: the creating thread only
     -30: ("SocketCreateError", OsError),
     -31: ("SocketOptionError", OsError),
     -32: ("SocketBindError", OsError),

@@ -162,6 +162,11 @@ struct mcrx_backend_ops {
     /* Backend-specific drop events of a sub so far (e.g. io_uring buffer
      * ring empty); may be NULL when the backend has none. */
     uint64_t (*drop_events)(const struct mcrx_backend_sub *s);
+    /* True when this instance may only be driven from the thread that
+     * created it (io_uring with coalescing: DEFER_TASKRUN needs a single
+     * issuer). The core then refuses calls from other threads with
+     * MCRX_E_WRONG_THREAD before touching anything. NULL: never bound. */
+    bool (*thread_bound)(const struct mcrx_backend *b);
 };
 
 #endif /* MCRX_CORE_BACKEND_H */

@@ -183,6 +183,9 @@ int mcrx_ctx_join(mcrx_ctx *ctx, uint64_t id)
 {
     if (!ctx)
         return MCRX_E_INVALID_ARG;
+    int st = mcrx_engine_thread_check(&ctx->engine);
+    if (st != MCRX_OK)
+        return st;
     mcrx_sub *s = mcrx_ctx_get(ctx, id);
     return s ? mcrx_sub_join(s) : MCRX_E_NOT_FOUND;
 }
@@ -191,6 +194,9 @@ int mcrx_ctx_leave(mcrx_ctx *ctx, uint64_t id)
 {
     if (!ctx)
         return MCRX_E_INVALID_ARG;
+    int st = mcrx_engine_thread_check(&ctx->engine);
+    if (st != MCRX_OK)
+        return st;
     mcrx_sub *s = mcrx_ctx_get(ctx, id);
     return s ? mcrx_sub_leave(s) : MCRX_E_NOT_FOUND;
 }
@@ -206,6 +212,9 @@ int mcrx_ctx_remove(mcrx_ctx *ctx, uint64_t id)
 {
     if (!ctx)
         return MCRX_E_INVALID_ARG;
+    int st = mcrx_engine_thread_check(&ctx->engine);
+    if (st != MCRX_OK)
+        return st;
     long i = find_index(ctx, id);
     if (i < 0)
         return MCRX_E_NOT_FOUND;
@@ -220,6 +229,9 @@ int mcrx_ctx_take(mcrx_ctx *ctx, uint64_t id, mcrx_sub **out)
 {
     if (!ctx || !out)
         return MCRX_E_INVALID_ARG;
+    int bound = mcrx_engine_thread_check(&ctx->engine);
+    if (bound != MCRX_OK)
+        return bound;
     long i = find_index(ctx, id);
     if (i < 0)
         return MCRX_E_NOT_FOUND;
@@ -275,7 +287,9 @@ int mcrx_ctx_recv_batch_meta(mcrx_ctx *ctx, mcrx_packet *out, mcrx_metadata *met
 {
     if (!ctx || !out)
         return MCRX_E_INVALID_ARG;
-    int n = mcrx_engine_recv(&ctx->engine, out, meta, max);
+    int n = mcrx_engine_thread_check(&ctx->engine);
+    if (n == MCRX_OK)
+        n = mcrx_engine_recv(&ctx->engine, out, meta, max);
     MCRX_MX_CALL(&ctx->mx, n);
     return n;
 }
@@ -289,5 +303,6 @@ int mcrx_ctx_wait(mcrx_ctx *ctx, int timeout_ms)
 {
     if (!ctx)
         return MCRX_E_INVALID_ARG;
-    return mcrx_engine_wait(&ctx->engine, timeout_ms);
+    int st = mcrx_engine_thread_check(&ctx->engine);
+    return st != MCRX_OK ? st : mcrx_engine_wait(&ctx->engine, timeout_ms);
 }

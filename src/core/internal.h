@@ -26,6 +26,12 @@ struct mcrx_engine {
     uint32_t attached;    /* subs attached to the backend */
     uint32_t round;       /* number of the current round */
     uint32_t round_left;  /* turns still due in this round; 0: poll again */
+    /* The last receive call ended because every ready sub ran dry: the
+     * next one returns 0 without polling (see mcrx_engine_recv). */
+    bool all_dry;
+    /* Thread that must make every call (a thread-bound backend: see
+     * backend.h thread_bound); 0 = any. */
+    uintptr_t owner;
     uint32_t turn_budget;
     uint32_t max_batch;
     /* Datagrams read for the head sub's turn and not yet delivered: a
@@ -101,6 +107,8 @@ void mcrx_backend_params_from(const mcrx_ctx_options *o,
 int mcrx_engine_init(struct mcrx_engine *e, const struct mcrx_backend_ops *ops,
                      const mcrx_ctx_options *opts);
 void mcrx_engine_destroy(struct mcrx_engine *e);
+/* MCRX_OK, or MCRX_E_WRONG_THREAD when e is bound to another thread. */
+int mcrx_engine_thread_check(const struct mcrx_engine *e);
 int mcrx_engine_attach(struct mcrx_engine *e, struct mcrx_sub *s);
 void mcrx_engine_detach(struct mcrx_sub *s);
 /* Records read for s and not yet delivered: the core's read-ahead plus,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/backend.h"
+#include "core/platform.h"
 #include "mcrx/mcrx_metrics.h"
 #include "mcrx_build_config.h"
 
@@ -114,12 +115,9 @@ void mcrx_mx_retire(struct mcrx_ctx *ctx, const struct mcrx_sub *s);
 
 /* ---- platform (src/platform/<os>/procstat.c) ---- */
 
-int64_t mcrx_plat_mono_ns(void);
 int64_t mcrx_plat_unix_ns(void);
 /* Cheap wall clock (no syscall; a few ms resolution). */
 int64_t mcrx_plat_coarse_unix_ns(void);
-/* A value unique to the calling thread while it runs (no syscall). */
-uintptr_t mcrx_plat_thread_id(void);
 /* CPU, faults, context switches, RSS, fds; available false if none. */
 void mcrx_plat_process_metrics(mcrx_process_metrics *out);
 

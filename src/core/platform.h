@@ -80,6 +80,9 @@ void mcrx_plat_os_error_restore(void);
 
 /* A monotonic clock in nanoseconds (waits and coalescing deadlines). */
 int64_t mcrx_plat_mono_ns(void);
+/* A value unique to the calling thread while it runs (no syscall): the
+ * metrics' receive thread, and the owner of a thread-bound backend. */
+uintptr_t mcrx_plat_thread_id(void);
 
 /* Bytes of control buffer one datagram needs for every cmsg we enable
  * (IPv6: pktinfo 40 + timestamp 32 + drop count 24 = 96 bytes; a longer

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/platform.h"
 
 #define READY_CAP 256u
 
@@ -96,8 +97,18 @@ int mcrx_engine_init(struct mcrx_engine *e, const struct mcrx_backend_ops *ops,
     if (st != MCRX_OK) {
         e->be = NULL;
         mcrx_engine_destroy(e);
+        return st;
     }
-    return st;
+    if (ops->thread_bound && ops->thread_bound(e->be))
+        e->owner = mcrx_plat_thread_id();
+    return MCRX_OK;
+}
+
+int mcrx_engine_thread_check(const struct mcrx_engine *e)
+{
+    return e->owner == 0 || e->owner == mcrx_plat_thread_id()
+               ? MCRX_OK
+               : MCRX_E_WRONG_THREAD;
 }
 
 void mcrx_engine_destroy(struct mcrx_engine *e)
@@ -412,6 +423,16 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
                      mcrx_metadata *meta, size_t max)
 {
     start_call(e);
+    if (e->all_dry && carry_empty(e) && !e->head) {
+        /* The previous call emptied every ready sub a moment ago: a poll
+         * now would mostly find nothing (the one syscall per wake-up that
+         * a "read until EAGAIN" loop spends). Whatever arrived meanwhile
+         * keeps the wait object signalled, so the caller's next wait or
+         * call gets it; this call costs no syscall. */
+        e->all_dry = false;
+        end_call(e);
+        return 0;
+    }
     if (max > e->max_batch)
         max = e->max_batch;
     size_t n = 0;
@@ -451,6 +472,12 @@ int mcrx_engine_recv(struct mcrx_engine *e, mcrx_packet *out,
         else if (got == 0)
             end_turn(e, e->head, true);
     }
+    /* Every ready sub ran dry in this call (a sub that spent its budget
+     * would still be queued). Only where a short read means an empty
+     * socket and a poll costs a syscall (SOCKET_READY); a completion
+     * backend's poll is a look at its ring, and its "short" only means
+     * fewer completions so far: skipping would stall a full queue. */
+    e->all_dry = n > 0 && !e->head && (e->ops->caps & MCRX_CAP_SOCKET_READY);
     end_call(e);
     return n > 0 ? (int)n : mcrx_os_status(err);
 }
@@ -498,6 +525,7 @@ int mcrx_engine_recv_sub(struct mcrx_sub *s, mcrx_packet *out, mcrx_metadata *me
 int mcrx_engine_wait(struct mcrx_engine *e, int timeout_ms)
 {
     start_call(e);
+    e->all_dry = false; /* a wait always asks the backend */
     int st = (!carry_empty(e) || e->head) ? 1 : engine_poll(e, timeout_ms);
     if (st > 0 && e->head && e->round_left == 0) {
         /* This poll starts a round, as the next receive call's would:

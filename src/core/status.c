@@ -28,6 +28,7 @@
     X(MCRX_E_ALREADY_JOINED, "subscription is already joined")                \
     X(MCRX_E_OWNED_BY_CONTEXT, "subscription is owned by a context; take it first") \
     X(MCRX_E_INTERRUPTED, "the wait was interrupted by a signal")             \
+    X(MCRX_E_WRONG_THREAD, "this context is bound to the thread that created it (io_uring with coalesce_us)") \
     X(MCRX_E_SOCKET_CREATE, "socket creation failed")                         \
     X(MCRX_E_SOCKET_OPTION, "setting a socket option failed")                 \
     X(MCRX_E_SOCKET_BIND, "binding the socket failed")                        \

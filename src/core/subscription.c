@@ -93,10 +93,13 @@ int mcrx_sub_join(mcrx_sub *s)
         return MCRX_E_INVALID_ARG;
     if (s->state == MCRX_SUB_JOINED)
         return MCRX_E_ALREADY_JOINED;
-    int st = mcrx_plat_join(s->fd, &s->cfg, &s->jif);
+    struct mcrx_engine *e = s->own_engine ? s->own_engine : &s->ctx->engine;
+    int st = mcrx_engine_thread_check(e);
+    if (st != MCRX_OK)
+        return st;
+    st = mcrx_plat_join(s->fd, &s->cfg, &s->jif);
     if (st != MCRX_OK)
         return mcrx_os_status(st);
-    struct mcrx_engine *e = s->own_engine ? s->own_engine : &s->ctx->engine;
     st = mcrx_engine_attach(e, s);
     if (st != MCRX_OK) {
         int os_error = mcrx_last_os_error(); /* the attach's, not the leave's */
@@ -115,7 +118,10 @@ int mcrx_sub_leave(mcrx_sub *s)
         return MCRX_E_INVALID_ARG;
     if (s->state != MCRX_SUB_JOINED)
         return MCRX_E_NOT_JOINED;
-    int st = mcrx_plat_leave(s->fd, &s->cfg, &s->jif);
+    int st = mcrx_engine_thread_check(s->engine);
+    if (st != MCRX_OK)
+        return st;
+    st = mcrx_plat_leave(s->fd, &s->cfg, &s->jif);
     if (st != MCRX_OK)
         return mcrx_os_status(st);
     mcrx_engine_detach(s);
@@ -135,6 +141,9 @@ int mcrx_sub_try_recv_meta(mcrx_sub *sub, mcrx_packet *out, mcrx_metadata *meta)
         return MCRX_E_INVALID_ARG;
     if (sub->state != MCRX_SUB_JOINED)
         return MCRX_E_NOT_JOINED;
+    int st = mcrx_engine_thread_check(sub->engine);
+    if (st != MCRX_OK)
+        return st;
     MCRX_MX(if (sub->ctx) sub->ctx->mx.rx_thread = MCRX_MX_THREAD());
     return mcrx_engine_recv_sub(sub, out, meta);
 }

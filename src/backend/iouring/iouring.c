@@ -116,17 +116,28 @@
  * counter alone (no read()/write() per wake-up); the first wait_handle()
  * settles it as the last service() would have.
  *
- * Coalescing (coalesce_us > 0): a blocking poll() whose first completion
- * arrives less than coalesce_us after the wait began waits on, for up to
- * max_batch completions, until coalesce_us have passed; a later first
- * completion returns at once. Two io_uring_enter calls, the second only
- * when lingering. The kernel's minimum wait (IORING_FEAT_MIN_TIMEOUT,
- * Linux >= 6.12: min_wait_usec of struct io_uring_getevents_arg, `pad` in
- * liburing 2.3) does it in one call but arms its timer on every wait that
- * sleeps longer than coalesce_us: below ~1/coalesce_us datagrams/s that is
- * one more timer wake-up per datagram, for nothing. (On the shared 2-core
- * VM of bench/README.md both measured alike within the noise.)
- * MEASUREMENT HOOK: MCRX_TEST_IOURING_MIN_TIMEOUT=1 uses it.
+ * Coalescing (coalesce_us > 0): the ring is set up with DEFER_TASKRUN
+ * (+ SINGLE_ISSUER, which it requires). Without it each completion is
+ * task work that wakes the waiting thread on its own, so a wait for a
+ * batch is woken once per datagram anyway and lingering costs more CPU
+ * than it saves (measured: 1.7-2.1 x the CPU per datagram of no
+ * coalescing at 150k/s). With it the kernel queues completions' work and
+ * wakes the waiter once enough has queued: one wake-up per batch. The
+ * wait asks for max_batch completions with the kernel's minimum wait
+ * (IORING_FEAT_MIN_TIMEOUT, Linux >= 6.12: min_wait_usec = coalesce_us,
+ * `pad` of struct io_uring_getevents_arg in liburing 2.3): after
+ * coalesce_us it returns with whatever there is, or with the first
+ * completion after that, so sparse traffic is not delayed. On kernels
+ * without it, a first completion that arrives less than coalesce_us after
+ * the wait began is followed by a second wait for max_batch, until then.
+ * The price: SINGLE_ISSUER ties the ring to the thread that created it
+ * (-EEXIST from any other, kernel commits 7cae596bc31f, d7cce96c449e), so
+ * thread_bound() reports it and the core refuses other threads with
+ * MCRX_E_WRONG_THREAD before touching anything. Checked on 6.18: the
+ * registered eventfd is signalled when completion work is queued, before
+ * any CQE is posted, so mcrx_ctx_fd() keeps its promise (harvest()
+ * enters the kernel for IORING_SQ_TASKRUN). A kernel without
+ * DEFER_TASKRUN (< 6.1) gets COOP_TASKRUN and the second-wait linger.
  *
  * Availability: create() returns MCRX_E_BACKEND_UNAVAILABLE (errno kept)
  * when io_uring_queue_init fails with ENOSYS / EPERM / EACCES / EINVAL
@@ -235,6 +246,8 @@ struct mcrx_backend {
     struct io_uring ring;
     bool ring_ok;
     unsigned taskrun;           /* IORING_SETUP_* task-run flags in use */
+    bool defer;                 /* DEFER_TASKRUN: bound to owner's thread */
+    uintptr_t owner;            /* the creating thread, with defer */
     uint32_t coalesce_us;       /* see "Coalescing" */
     uint32_t max_batch;
     bool min_timeout;           /* kernel has IORING_FEAT_MIN_TIMEOUT */
@@ -531,7 +544,38 @@ static void handle_cqe(struct mcrx_backend *b, const struct io_uring_cqe *cqe)
 
 /* Reap every CQE there is. after_drain: we just drained the eventfd, so
  * these CQEs may have signalled before the drain (see "Wait object"). */
+static unsigned harvest_ring(struct mcrx_backend *b, bool after_drain,
+                             bool enter);
+
+/* Run pending completion work so its CQEs are posted. With DEFER_TASKRUN
+ * one io_uring_enter runs at most IO_LOCAL_TW_DEFAULT_MAX (20, Linux
+ * io_uring/tw.h) queued items, each posting one CQE or more: a call that
+ * posted 20 or more may have left work behind, so enter again (bounded),
+ * or 300 ready subs would take many receive calls to be seen and the
+ * first round would leave most of them out (tests/test_fairness.c). */
+static void get_events(struct mcrx_backend *b)
+{
+    unsigned before = io_uring_cq_ready(&b->ring);
+    (void)io_uring_get_events(&b->ring);
+    for (unsigned i = 0; b->defer && i < 64; i++) {
+        unsigned now = io_uring_cq_ready(&b->ring);
+        if (now - before < 20)
+            break;
+        before = now;
+        (void)io_uring_get_events(&b->ring);
+    }
+}
+
 static unsigned harvest(struct mcrx_backend *b, bool after_drain)
+{
+    return harvest_ring(b, after_drain, true);
+}
+
+/* enter: run pending task work first (IORING_SQ_TASKRUN) so its CQEs are
+ * seen; false when the caller is about to wait in the kernel anyway, which
+ * runs it too (one io_uring_enter per wake-up instead of two). */
+static unsigned harvest_ring(struct mcrx_backend *b, bool after_drain,
+                             bool enter)
 {
     unsigned head, n = 0;
     struct io_uring_cqe *cqe;
@@ -540,8 +584,8 @@ static unsigned harvest(struct mcrx_backend *b, bool after_drain)
     unsigned kf = IO_URING_READ_ONCE(*b->ring.sq.kflags);
     /* IORING_SQ_TASKRUN (only with IORING_SETUP_TASKRUN_FLAG): completions
      * wait as task work; entering the kernel turns them into CQEs. */
-    if (kf & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))
-        (void)io_uring_get_events(&b->ring);
+    if ((kf & IORING_SQ_CQ_OVERFLOW) || (enter && (kf & IORING_SQ_TASKRUN)))
+        get_events(b);
     io_uring_for_each_cqe(&b->ring, head, cqe) {
         handle_cqe(b, cqe);
         n++;
@@ -680,6 +724,14 @@ static void efd_raise(struct mcrx_backend *b)
     b->efd_set = true;
 }
 
+/* Completion work is queued that no CQE shows yet (IORING_SQ_TASKRUN:
+ * DEFER_TASKRUN runs it only when this thread enters the kernel; the
+ * kernel signalled the eventfd when it queued it). */
+static bool work_queued(const struct mcrx_backend *b)
+{
+    return (IO_URING_READ_ONCE(*b->ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+}
+
 /* Some attached sub has no live request (its buffers are all out as
  * views, or it waits for CQ room, or its last request failed): only a
  * receive call can make progress, so the wait object stays signalled. */
@@ -705,7 +757,7 @@ static void settle_efd(struct mcrx_backend *b, bool hold)
             efd_raise(b);
         return;
     }
-    if (!b->efd_set)
+    if (!b->efd_set && !work_queued(b))
         return;
     efd_drain(b);
     harvest(b, true); /* CQEs posted before the drain */
@@ -908,12 +960,18 @@ static bool env_true(const char *name)
  * nothing measurable here (bench/README.md "io_uring wake-up").
  * MEASUREMENT HOOK: MCRX_TEST_IOURING_TASKRUN=none sets up the ring
  * without it, as before. */
-static unsigned taskrun_flags(void)
+#define TASKRUN_COOP (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG)
+#define TASKRUN_DEFER                                                        \
+    (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |                \
+     IORING_SETUP_TASKRUN_FLAG)
+static unsigned taskrun_flags(const struct mcrx_backend_params *p)
 {
     const char *v = getenv("MCRX_TEST_IOURING_TASKRUN");
     if (v && strcmp(v, "none") == 0)
         return 0;
-    return IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    if ((v && strcmp(v, "defer") == 0) || p->coalesce_us)
+        return TASKRUN_DEFER;
+    return TASKRUN_COOP;
 }
 
 static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params *p)
@@ -951,15 +1009,15 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
     params.cq_entries = want < CQ_MIN ? CQ_MIN : want;
 
     int st, saved, ret;
-    b->taskrun = taskrun_flags();
+    b->taskrun = taskrun_flags(p);
     for (;;) { /* smaller CQs when locked memory is short (old kernels) */
         struct io_uring_params try = params;
         try.flags |= b->taskrun;
         ret = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &try);
         if (ret == 0)
             params = try;
-        if (ret == -EINVAL && b->taskrun) { /* kernel < 5.19 / 6.1 */
-            b->taskrun = 0;
+        if (ret == -EINVAL && b->taskrun) { /* kernel < 6.1 / 5.19 */
+            b->taskrun = b->taskrun == TASKRUN_DEFER ? TASKRUN_COOP : 0;
             continue;
         }
         if (ret != -ENOMEM || params.cq_entries <= CQ_MIN)
@@ -979,8 +1037,10 @@ static int ur_create(struct mcrx_backend **out, const struct mcrx_backend_params
     b->cq_entries = params.cq_entries;
     b->coalesce_us = p->coalesce_us;
     b->max_batch = p->max_batch;
-    b->min_timeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0 &&
-                     env_true("MCRX_TEST_IOURING_MIN_TIMEOUT");
+    b->defer = b->taskrun == TASKRUN_DEFER;
+    if (b->defer)
+        b->owner = mcrx_plat_thread_id();
+    b->min_timeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0 && b->defer;
     if (!(params.features & IORING_FEAT_NODROP) ||
         !(params.features & IORING_FEAT_EXT_ARG)) {
         saved = ENOSYS;
@@ -1032,6 +1092,14 @@ fail:
 static mcrx_wait_handle_t ur_wait_handle(const struct mcrx_backend *cb)
 {
     struct mcrx_backend *b = (struct mcrx_backend *)cb;
+    if (!b->efd_exposed && b->defer && b->owner != mcrx_plat_thread_id()) {
+        /* Another thread may not enter a DEFER_TASKRUN ring to settle the
+         * eventfd: leave it readable (one spurious wake-up at most); the
+         * owner's next call settles it. */
+        b->efd_exposed = true;
+        efd_raise(b);
+        return b->efd;
+    }
     if (!b->efd_exposed) {
         b->efd_exposed = true;
         b->efd_set = true; /* unknown: drain, harvest, raise if needed */
@@ -1328,7 +1396,7 @@ static int wait_cqes(struct mcrx_backend *b, struct __kernel_timespec *tsp)
 static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max,
                    int timeout_ms)
 {
-    harvest(b, false);
+    harvest_ring(b, false, timeout_ms == 0);
     if (b->ready_subs == 0 && timeout_ms != 0) {
         int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
         for (;;) {
@@ -1349,7 +1417,7 @@ static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
                 return MCRX_E_INTERRUPTED;
             if (ret < 0)
                 return mcrx_plat_fail_with(MCRX_E_WAIT, -ret);
-            harvest(b, false);
+            harvest_ring(b, false, false); /* the wait ran the task work */
             if (b->ready_subs)
                 break;
         }
@@ -1360,7 +1428,8 @@ static int ur_poll(struct mcrx_backend *b, struct mcrx_sub **ready, unsigned max
 static int ur_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
                    struct mcrx_rx *out, unsigned max)
 {
-    if (s->p_count < max && io_uring_cq_ready(&b->ring))
+    if (s->p_count < max &&
+        (io_uring_cq_ready(&b->ring) || (b->defer && work_queued(b))))
         harvest(b, false); /* more may have landed: longer turn */
     unsigned n = 0;
     while (n < max && s->p_count) {
@@ -1412,6 +1481,8 @@ static int ur_recv(struct mcrx_backend *b, struct mcrx_backend_sub *s,
 
 static uint64_t ur_drop_events(const struct mcrx_backend_sub *s) { return s->nobufs; }
 
+static bool ur_thread_bound(const struct mcrx_backend *b) { return b->defer; }
+
 static uint32_t ur_held(const struct mcrx_backend_sub *s) { return s->p_count; }
 
 const struct mcrx_backend_ops mcrx_backend_iouring = {
@@ -1429,4 +1500,5 @@ const struct mcrx_backend_ops mcrx_backend_iouring = {
     .recv = ur_recv,
     .held = ur_held,
     .drop_events = ur_drop_events,
+    .thread_bound = ur_thread_bound,
 };
