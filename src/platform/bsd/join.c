@@ -42,15 +42,15 @@ static int v6_membership(int fd, const mcrx_config *cfg,
         struct group_req gr;
         memset(&gr, 0, sizeof gr);
         gr.gr_interface = jif->ifindex;
-        mcrx_posix_to_sockaddr(&cfg->group, 0, &gr.gr_group);
+        mcrx_to_sockaddr(&cfg->group, 0, &gr.gr_group);
         return setsockopt(fd, IPPROTO_IPV6, join ? MCAST_JOIN_GROUP : MCAST_LEAVE_GROUP,
                           &gr, sizeof gr);
     }
     struct group_source_req gsr;
     memset(&gsr, 0, sizeof gsr);
     gsr.gsr_interface = jif->ifindex;
-    mcrx_posix_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
-    mcrx_posix_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
+    mcrx_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
+    mcrx_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
     return setsockopt(fd, IPPROTO_IPV6,
                       join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP,
                       &gsr, sizeof gsr);

@@ -35,8 +35,8 @@ static int membership(int fd, const mcrx_config *cfg,
         struct group_source_req gsr;
         memset(&gsr, 0, sizeof gsr);
         gsr.gsr_interface = jif->ifindex;
-        mcrx_posix_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
-        mcrx_posix_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
+        mcrx_to_sockaddr(&cfg->group, 0, &gsr.gsr_group);
+        mcrx_to_sockaddr(&cfg->source, 0, &gsr.gsr_source);
         rc = setsockopt(fd, IPPROTO_IPV6,
                         join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP,
                         &gsr, sizeof gsr);

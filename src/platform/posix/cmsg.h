@@ -84,7 +84,7 @@ static inline void mcrx_posix_parse_rx(const void *name, uint32_t namelen, const
     rx->src_port = 0;
     rx->dst.family = MCRX_AF_UNSPEC; /* the rest is set with the family */
     if (!mcrx_posix_name_whole(name, namelen) ||
-        !mcrx_posix_from_sockaddr(name, &rx->src, &rx->src_port))
+        !mcrx_from_sockaddr(name, &rx->src, &rx->src_port))
         memset(&rx->src, 0, sizeof rx->src);
 
     const uint8_t *base = control;

@@ -1,8 +1,9 @@
 /* Internals shared by the POSIX platform folders (src/platform/linux and
- * src/platform/bsd): address conversion, interface lookups, the join
- * interface, OS errors, and opening and adopting sockets (the
- * bounds-checked walk over received control data: cmsg.h). Only what is the same
- * on every POSIX system lives here; each platform folder keeps what
+ * src/platform/bsd): interface lookups, the local address, OS errors, and
+ * opening and adopting sockets (the bounds-checked walk over received
+ * control data: cmsg.h). Only what is the same on every POSIX system lives
+ * here (what Windows shares too, address conversion and the join
+ * interface, is in src/platform/common); each platform folder keeps what
  * differs (socket options, join calls, the control messages it asks for),
  * partly behind the mcrx_os_* hooks below. SPDX-License-Identifier: BSD-2-Clause */
 #ifndef MCRX_PLATFORM_POSIX_H
@@ -19,16 +20,9 @@
 #include <sys/socket.h>
 
 #include "core/platform.h"
+/* mcrx_ip <-> sockaddr; the interface look-ups ifaddr.c and addr.c provide */
+#include "platform/common/net.h"
 
-int mcrx_posix_af(const mcrx_ip *ip); /* AF_INET / AF_INET6 / AF_UNSPEC */
-/* mcrx_ip + port -> sockaddr; returns its length. */
-socklen_t mcrx_posix_to_sockaddr(const mcrx_ip *ip, uint16_t port,
-                                 struct sockaddr_storage *ss);
-/* sockaddr -> mcrx_ip + port; false for other families. */
-bool mcrx_posix_from_sockaddr(const struct sockaddr *sa, mcrx_ip *ip,
-                              uint16_t *port);
-/* Index of the interface that owns addr; 0 if none. */
-unsigned mcrx_posix_ifindex_of_addr(const mcrx_ip *addr);
 /* setsockopt of one int; 0 or -1 with errno. */
 int mcrx_posix_setopt(int fd, int level, int name, int value);
 

@@ -27,7 +27,7 @@ static int receive_options(int fd, int af, const struct mcrx_sock_opts *so,
 int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *so,
                           mcrx_socket_t *fd_out, uint32_t *rcvbuf_granted)
 {
-    int af = mcrx_posix_af(&cfg->group);
+    int af = mcrx_sa_family(&cfg->group);
     int fd = mcrx_os_udp_socket(af);
     if (fd < 0)
         return mcrx_plat_fail(MCRX_E_SOCKET_CREATE);
@@ -40,7 +40,7 @@ int mcrx_plat_socket_open(const mcrx_config *cfg, const struct mcrx_sock_opts *s
     if (st == MCRX_OK) {
         mcrx_ip any = {.family = cfg->group.family};
         struct sockaddr_storage ss;
-        socklen_t len = mcrx_posix_to_sockaddr(&any, cfg->dst_port, &ss);
+        socklen_t len = mcrx_to_sockaddr(&any, cfg->dst_port, &ss);
         if (bind(fd, (struct sockaddr *)&ss, len) != 0)
             st = MCRX_E_SOCKET_BIND;
     }
@@ -60,7 +60,7 @@ int mcrx_plat_socket_adopt(mcrx_socket_t fd, const mcrx_config *cfg,
     int af = mcrx_os_udp_family(fd);
     if (af < 0)
         return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY); /* not a socket (ENOTSOCK) or bad fd */
-    if (af != mcrx_posix_af(&cfg->group)) {
+    if (af != mcrx_sa_family(&cfg->group)) {
         errno = EPROTOTYPE;
         return mcrx_plat_fail(MCRX_E_SOCKET_FAMILY);
     }

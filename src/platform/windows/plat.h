@@ -10,28 +10,9 @@
 #undef interface /* a COM macro; mcrx_config has a field of that name */
 
 #include "core/platform.h"
-typedef int mcrx_socklen;
-
-int mcrx_sa_family(const mcrx_ip *ip); /* AF_INET / AF_INET6 / AF_UNSPEC */
-/* mcrx_ip + port -> sockaddr; returns its length. */
-mcrx_socklen mcrx_to_sockaddr(const mcrx_ip *ip, uint16_t port,
-                              struct sockaddr_storage *ss);
-/* sockaddr -> mcrx_ip + port; false for other families. */
-bool mcrx_from_sockaddr(const struct sockaddr *sa, mcrx_ip *ip, uint16_t *port);
-
-/* ---- interface look-ups (ifaddr.c, join.c) used by iface.c ---- */
-
-/* Index of the interface that owns addr; 0 if none. */
-unsigned mcrx_os_ifindex_of_addr(const mcrx_ip *addr);
-/* Index of the interface named text ("eth0", or "7" if that index
- * exists), as the group's family counts it; 0 if none. */
-unsigned mcrx_os_ifindex_of_text(const char *text, int family);
-/* First IPv4 address of interface ifindex. */
-bool mcrx_os_first_v4_of(unsigned ifindex, mcrx_ip *out);
-/* The local address the stack would use toward dst. */
-bool mcrx_os_local_addr_toward(const mcrx_ip *dst, mcrx_ip *out);
-/* The OS error code for "no such address here" (EADDRNOTAVAIL). */
-int mcrx_os_err_addr_not_avail(void);
+/* mcrx_ip <-> sockaddr (shared with the POSIX systems); the interface
+ * look-ups ifaddr.c and join.c provide for src/platform/common/iface.c */
+#include "platform/common/net.h"
 
 /* Winsock start-up: every WSAStartup is paired with one WSACleanup
  * (Winsock counts the pairs itself, so the library's users may start and

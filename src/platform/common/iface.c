@@ -1,9 +1,9 @@
-/* Interfaces of a subscription on Windows: the text of mcrx_config_parse()
- * and the join interface, on top of the look-ups in plat.h (mcrx_os_*).
- * SPDX-License-Identifier: BSD-2-Clause */
+/* Interfaces of a subscription, on every platform: the text of
+ * mcrx_config_parse() and the join interface, on top of each OS's
+ * look-ups (mcrx_os_* in net.h). SPDX-License-Identifier: BSD-2-Clause */
 #include <string.h>
 
-#include "platform/windows/plat.h"
+#include "platform/common/net.h"
 
 int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
                               uint32_t *index, bool *has_index)
@@ -58,7 +58,7 @@ int mcrx_plat_parse_interface(const char *text, int family, mcrx_ip *addr,
 int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
 {
     memset(out, 0, sizeof *out);
-    out->addr.family = cfg->group.family; /* wildcard: the stack picks */
+    out->addr.family = cfg->group.family; /* wildcard: the OS picks */
     if (cfg->has_interface_index) {
         out->ifindex = out->filter_ifindex = cfg->interface_index;
         return MCRX_OK;
@@ -74,6 +74,13 @@ int mcrx_plat_resolve_join_if(const mcrx_config *cfg, struct mcrx_join_if *out)
         out->ifindex = out->filter_ifindex = idx;
         return MCRX_OK;
     }
+#ifdef __APPLE__
+    /* macOS joins an IPv6 source-specific group only on an explicit
+     * interface (interface 0 fails or joins nowhere useful): say so at add
+     * time instead of failing later. */
+    if (cfg->group.family == MCRX_AF_INET6 && cfg->source.family != MCRX_AF_UNSPEC)
+        return MCRX_E_V6_SSM_NEEDS_INTERFACE; /* a config check: no OS error */
+#endif
     /* IPv4 SSM without an interface: join where the source routes from
      * (as the Rust crate does); not enforced on receive. */
     if (cfg->group.family == MCRX_AF_INET && cfg->source.family != MCRX_AF_UNSPEC) {

@@ -1,9 +1,8 @@
-/* Socket addresses <-> mcrx_ip (Winsock; src/platform/posix/addr.c is the
- * POSIX twin).
- * SPDX-License-Identifier: BSD-2-Clause */
+/* Socket addresses <-> mcrx_ip: the same with BSD sockets (Linux, macOS,
+ * FreeBSD) and Winsock. SPDX-License-Identifier: BSD-2-Clause */
 #include <string.h>
 
-#include "platform/windows/plat.h"
+#include "platform/common/net.h"
 
 int mcrx_sa_family(const mcrx_ip *ip)
 {
@@ -11,7 +10,8 @@ int mcrx_sa_family(const mcrx_ip *ip)
          : ip->family == MCRX_AF_INET6 ? AF_INET6 : AF_UNSPEC;
 }
 
-mcrx_socklen mcrx_to_sockaddr(const mcrx_ip *ip, uint16_t port, struct sockaddr_storage *ss)
+socklen_t mcrx_to_sockaddr(const mcrx_ip *ip, uint16_t port,
+                           struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
     if (ip->family == MCRX_AF_INET) {
@@ -19,6 +19,9 @@ mcrx_socklen mcrx_to_sockaddr(const mcrx_ip *ip, uint16_t port, struct sockaddr_
         sin->sin_family = AF_INET;
         sin->sin_port = htons(port);
         memcpy(&sin->sin_addr, ip->addr, 4);
+#if defined(__APPLE__) || defined(__FreeBSD__)
+        sin->sin_len = sizeof *sin;
+#endif
         return sizeof *sin;
     }
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -26,6 +29,9 @@ mcrx_socklen mcrx_to_sockaddr(const mcrx_ip *ip, uint16_t port, struct sockaddr_
     sin6->sin6_port = htons(port);
     memcpy(&sin6->sin6_addr, ip->addr, 16);
     sin6->sin6_scope_id = ip->scope_id;
+#if defined(__APPLE__) || defined(__FreeBSD__)
+    sin6->sin6_len = sizeof *sin6;
+#endif
     return sizeof *sin6;
 }
 
