@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: BSD-2-Clause
  *
  * src/core/ makes no OS calls itself; each platform folder
- * (src/platform/linux/, later bsd/ and windows/) implements these once, and
- * every backend of that platform shares them: socket set-up, joins and the
- * parsing of received control data.
+ * (src/platform/linux/, bsd/, windows/, on top of posix/ and common/, the
+ * code they share) implements these once, and every backend of that
+ * platform shares them: socket set-up, joins and the parsing of received
+ * control data.
  */
 #ifndef MCRX_CORE_PLATFORM_H
 #define MCRX_CORE_PLATFORM_H
