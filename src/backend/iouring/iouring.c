@@ -960,13 +960,15 @@ static bool env_true(const char *name)
  * next kernel entry, and TASKRUN_FLAG sets IORING_SQ_TASKRUN meanwhile so
  * harvest() enters the kernel for it. A sleeping thread is still woken
  * (TWA_SIGNAL_NO_IPI wakes it), so a wait on the eventfd or the ring is
- * not delayed. Not DEFER_TASKRUN: it requires SINGLE_ISSUER, which binds
- * the ring to the creating (or enabling) thread for good, submissions and
- * registrations alike (kernel commits 7cae596bc31f, d7cce96c449e), while a
- * context may be created on one thread and used on another; and it gained
- * nothing measurable here (bench/README.md "io_uring wake-up").
- * MEASUREMENT HOOK: MCRX_TEST_IOURING_TASKRUN=none sets up the ring
- * without it, as before. */
+ * not delayed. DEFER_TASKRUN only with coalesce_us (see "Coalescing"):
+ * it requires SINGLE_ISSUER, which binds the ring to the creating thread
+ * for good, submissions and registrations alike (kernel commits
+ * 7cae596bc31f, d7cce96c449e), while a default context may be created on
+ * one thread and used on another; and without coalescing it gained
+ * nothing measurable (bench/README.md "The wake-up path").
+ * MEASUREMENT HOOKS: MCRX_TEST_IOURING_TASKRUN=none sets up the ring
+ * without either, as before; =defer uses DEFER_TASKRUN for every context
+ * (bound to its creating thread), to run the suite under it. */
 #define TASKRUN_COOP (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG)
 #define TASKRUN_DEFER                                                        \
     (IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |                \
